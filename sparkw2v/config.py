@@ -1,0 +1,157 @@
+"""Every hyperparameter of a training job, validated in one place.
+
+`TrainConfig` is frozen: the trainer, the checkpoint and the output's `config.json` all see the same
+values. `validate()` runs before Spark starts, so a typo costs a second, not a cluster allocation.
+No Spark here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+ARCHITECTURES = ("skipgram", "cbow")
+LOSSES = ("ns", "hs", "ns+hs")
+AVERAGING = ("touched", "mean")
+INPUT_FORMATS = ("text", "parquet")
+
+# Longest Huffman code the kernels accept. word2vec.c uses 40; a code this long needs a count
+# ratio of about phi^64 between the most and least frequent word, far beyond any real corpus.
+MAX_CODE_LENGTH = 64
+
+
+class ConfigError(ValueError):
+    """A parameter is outside its valid range. The message names the parameter, value and range."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of one word2vec training job.
+
+    The defaults follow word2vec.c and gensim where they agree. `alpha=None` picks 0.025 for
+    skip-gram and 0.05 for CBOW; `num_partitions=None` uses Spark's default parallelism.
+    """
+
+    architecture: str = "skipgram"
+    loss: str = "ns"
+    vector_size: int = 100
+    window: int = 5
+    min_count: int = 5
+    max_vocab_size: int | None = None
+    sample: float = 1e-3
+    negative: int = 5
+    ns_exponent: float = 0.75
+    alpha: float | None = None
+    min_alpha: float = 0.0001
+    epochs: int = 5
+    cbow_mean: bool = True
+    max_sentence_length: int = 10_000
+    lowercase: bool = False
+    num_partitions: int | None = None
+    syncs_per_epoch: int = 1
+    averaging: str = "touched"
+    seed: int = 1
+    compute_loss: bool = True
+
+    # -- derived values -------------------------------------------------------------------------
+    @property
+    def start_alpha(self) -> float:
+        if self.alpha is not None:
+            return self.alpha
+        return 0.025 if self.architecture == "skipgram" else 0.05
+
+    @property
+    def use_ns(self) -> bool:
+        return self.loss in ("ns", "ns+hs")
+
+    @property
+    def use_hs(self) -> bool:
+        return self.loss in ("hs", "ns+hs")
+
+    def alpha_at(self, progress: float) -> float:
+        """Learning rate after `progress` (0..1) of all epochs: linear from alpha to min_alpha."""
+        progress = min(max(progress, 0.0), 1.0)
+        return self.start_alpha - (self.start_alpha - self.min_alpha) * progress
+
+    # -- validation -----------------------------------------------------------------------------
+    def validate(self) -> "TrainConfig":
+        """Raise ConfigError for the first parameter outside its range; return self otherwise."""
+        _choice("architecture", self.architecture, ARCHITECTURES)
+        _choice("loss", self.loss, LOSSES)
+        _choice("averaging", self.averaging, AVERAGING)
+        _int_range("vector_size", self.vector_size, 1, 10_000)
+        _int_range("window", self.window, 1, 1_000)
+        _int_range("min_count", self.min_count, 1, None)
+        if self.max_vocab_size is not None:
+            _int_range("max_vocab_size", self.max_vocab_size, 1, None)
+        _float_range("sample", self.sample, 0.0, 1.0, "0 <= sample < 1 (0 turns subsampling off)",
+                     upper_open=True)
+        _int_range("negative", self.negative, 0, 1_000)
+        if self.use_ns and self.negative == 0:
+            raise ConfigError(f"negative=0 with loss={self.loss!r}: negative sampling needs "
+                              "negative >= 1 (or choose loss='hs')")
+        _float_range("ns_exponent", self.ns_exponent, -10.0, 10.0, "-10 <= ns_exponent <= 10")
+        if self.alpha is not None:
+            _float_range("alpha", self.alpha, 0.0, 10.0, "0 < alpha <= 10", lower_open=True)
+        _float_range("min_alpha", self.min_alpha, 0.0, self.start_alpha,
+                     f"0 <= min_alpha <= alpha ({self.start_alpha})")
+        _int_range("epochs", self.epochs, 1, 100_000)
+        _int_range("max_sentence_length", self.max_sentence_length, 1, None)
+        if self.num_partitions is not None:
+            _int_range("num_partitions", self.num_partitions, 1, 100_000)
+        _int_range("syncs_per_epoch", self.syncs_per_epoch, 1, 10_000)
+        _int_range("seed", self.seed, 0, 2**63 - 1)
+        for name in ("cbow_mean", "lowercase", "compute_loss"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name}={getattr(self, name)!r}: must be true or false")
+        return self
+
+    # -- serialisation --------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown parameter(s) {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    # -- memory ---------------------------------------------------------------------------------
+    def parameter_bytes(self, vocab_size: int) -> int:
+        """Bytes of one copy of the trainable parameters (syn0, plus syn1 and/or syn1neg)."""
+        matrices = 1 + int(self.use_ns) + int(self.use_hs)
+        return vocab_size * self.vector_size * 4 * matrices
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r}: must be one of {', '.join(allowed)}")
+
+
+def _int_range(name: str, value: Any, low: int, high: int | None) -> None:
+    valid = f">= {low}" if high is None else f"in [{low}, {high}]"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name}={value!r}: must be an integer {valid}")
+    if value < low or (high is not None and value > high):
+        raise ConfigError(f"{name}={value}: must be {valid}")
+
+
+def _float_range(name: str, value: Any, low: float, high: float, valid: str, *,
+                 lower_open: bool = False, upper_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{name}={value!r}: must be a finite number, {valid}")
+    too_low = value <= low if lower_open else value < low
+    too_high = value >= high if upper_open else value > high
+    if too_low or too_high:
+        raise ConfigError(f"{name}={value}: must be {valid}")
+

@@ -1,0 +1,104 @@
+"""Reading a corpus with Spark: text files (plain, gzip, bz2; folders and globs) or a Parquet column.
+
+The result is an RDD of sentences, each a list of tokens. Lines are split on whitespace and cut into
+pieces of at most `max_sentence_length` tokens. Hadoop decodes text as UTF-8 and replaces undecodable
+bytes with U+FFFD; we count those characters in an accumulator and log them, and never crash on them.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyspark import RDD
+from pyspark.sql import SparkSession
+from pyspark.sql.types import ArrayType, StringType
+
+from .text import REPLACEMENT_CHAR, sentences_from_lines, split_sentence
+
+log = logging.getLogger(__name__)
+
+
+class CorpusError(ValueError):
+    """The input cannot be read as a corpus: no such file, wrong column type, nothing in it."""
+
+
+@dataclass
+class Corpus:
+    """Sentences (RDD of token lists) plus the accumulator counting replaced undecodable bytes."""
+
+    sentences: RDD
+    replaced_chars: object  # pyspark Accumulator[int]; read its .value after an action
+
+    def log_replacements(self) -> None:
+        if self.replaced_chars.value:
+            log.warning("input had undecodable bytes: %d replacement characters (U+FFFD) seen; "
+                        "they stay inside their tokens", self.replaced_chars.value)
+
+
+def read_corpus(spark: SparkSession, paths: Sequence[str], *, input_format: str = "text",
+                column: str | None = None, lowercase: bool = False,
+                max_sentence_length: int = 10_000, min_partitions: int | None = None) -> Corpus:
+    if not paths:
+        raise CorpusError("no input path given")
+    sc = spark.sparkContext
+    replaced = sc.accumulator(0)
+    if input_format == "text":
+        _check_paths_exist(spark, paths)
+        lines = sc.textFile(",".join(paths), minPartitions=min_partitions or sc.defaultParallelism)
+
+        def to_sentences(part):
+            n_replaced = 0
+            for line in part:
+                if REPLACEMENT_CHAR in line:
+                    n_replaced += line.count(REPLACEMENT_CHAR)
+                yield from sentences_from_lines((line,), lowercase, max_sentence_length)
+            if n_replaced:
+                replaced.add(n_replaced)
+
+        return Corpus(lines.mapPartitions(to_sentences), replaced)
+    if input_format == "parquet":
+        return Corpus(_parquet_sentences(spark, paths, column, lowercase, max_sentence_length), replaced)
+    raise CorpusError(f"input_format={input_format!r}: must be 'text' or 'parquet'")
+
+
+def _parquet_sentences(spark, paths, column, lowercase, max_length) -> RDD:
+    _check_paths_exist(spark, paths)
+    frame = spark.read.parquet(*paths)
+    if column is None:
+        string_columns = [f.name for f in frame.schema.fields
+                          if isinstance(f.dataType, StringType)
+                          or (isinstance(f.dataType, ArrayType) and isinstance(f.dataType.elementType, StringType))]
+        if len(string_columns) != 1:
+            raise CorpusError(f"--input-column is needed: the Parquet input has columns "
+                              f"{frame.columns}, of which {string_columns} hold text")
+        column = string_columns[0]
+    if column not in frame.columns:
+        raise CorpusError(f"input column {column!r} not found; the Parquet input has {frame.columns}")
+    dtype = frame.schema[column].dataType
+    rows = frame.select(column).rdd.map(lambda row: row[0])
+    if isinstance(dtype, StringType):
+        return rows.mapPartitions(
+            lambda part: sentences_from_lines((s for s in part if s is not None), lowercase, max_length))
+    if isinstance(dtype, ArrayType) and isinstance(dtype.elementType, StringType):
+        def arrays(part):
+            for tokens in part:
+                if tokens is None:
+                    continue
+                tokens = [t.lower() if lowercase else t for t in tokens if t]
+                yield from split_sentence(tokens, max_length)
+        return rows.mapPartitions(arrays)
+    raise CorpusError(f"input column {column!r} has type {dtype.simpleString()}; "
+                      "expected string (a sentence) or array<string> (its tokens)")
+
+
+def _check_paths_exist(spark: SparkSession, paths: Sequence[str]) -> None:
+    """Fail with the path in the message, before Spark's own InvalidInputException deep in a job."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for path in paths:
+        hpath = jvm.org.apache.hadoop.fs.Path(path)
+        fs = hpath.getFileSystem(conf)
+        matches = fs.globStatus(hpath)
+        if matches is None or len(matches) == 0:
+            raise CorpusError(f"no input file matches {path!r}")

@@ -1,0 +1,142 @@
+"""Skip-gram and CBOW over one slice of sentences, on a local copy of the parameters, in place.
+
+Sentences arrive as int32 word ids `ids` with `offsets` (sentence `s` is `ids[offsets[s]:offsets[s+1]]`).
+Per sentence: subsample each occurrence, then for each position draw a shrunk window and run the NS
+and/or HS steps. The learning rate falls linearly from `alpha_start` to `alpha_end` across the slice's
+input words, recomputed at each sentence start.
+
+Determinism: every random draw comes from `seed` (see rng.derive_seed), so the same arrays and seed
+give bit-identical parameters.
+"""
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from ._cache import CACHE
+from .rng import below, next_u64, uniform
+from .steps import hs_step, ns_step
+
+
+class KernelTables(NamedTuple):
+    """Read-only tables, built once on the driver and broadcast."""
+
+    keep_prob: np.ndarray     # float32[V]   subsampling keep-probability per word
+    noise_prob: np.ndarray    # float64[V]   alias table: acceptance probability
+    noise_alias: np.ndarray   # int32[V]     alias table: the alternative word
+    code_offsets: np.ndarray  # int64[V+1]   Huffman path of word w: [code_offsets[w], code_offsets[w+1])
+    codes: np.ndarray         # uint8[...]
+    points: np.ndarray        # int32[...]   rows of syn1
+
+
+class KernelSettings(NamedTuple):
+    """Integer switches; all int64 so Numba sees one homogeneous tuple type."""
+
+    skipgram: int
+    use_ns: int
+    use_hs: int
+    negative: int
+    window: int
+    cbow_mean: int
+    compute_loss: int
+
+
+class SliceResult(NamedTuple):
+    loss: float    # summed negative log-likelihood over every NS/HS term
+    words: int     # input words read, before subsampling (word2vec.c's convention)
+    examples: int  # skip-gram (context, centre) pairs, or CBOW centre words, trained
+
+
+def train_slice(ids, offsets, syn0, syn1, syn1neg, tables: KernelTables, settings: KernelSettings,
+                alpha_start: float, alpha_end: float, seed: int) -> SliceResult:
+    """Train in place on sentences `offsets[0]..offsets[-1]` of `ids`. See the module docstring."""
+    loss, words, examples = _train(ids, offsets, syn0, syn1, syn1neg, tables, settings,
+                                   float(alpha_start), float(alpha_end), np.uint64(seed))
+    return SliceResult(float(loss), int(words), int(examples))
+
+
+@njit(nogil=True, cache=CACHE, fastmath=True)
+def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alpha_end, state):
+    size = syn0.shape[1]
+    n_sentences = offsets.shape[0] - 1
+    total_words = offsets[n_sentences] - offsets[0]
+    longest = 0
+    for s in range(n_sentences):
+        longest = max(longest, offsets[s + 1] - offsets[s])
+    sentence = np.empty(longest, dtype=np.int32)
+    grad = np.empty(size, dtype=np.float32)
+    hidden = np.empty(size, dtype=np.float32)
+    loss = 0.0
+    words_done = 0
+    examples = 0
+    window = settings.window
+    for s in range(n_sentences):
+        alpha = alpha_start
+        if total_words > 0:
+            alpha = alpha_start + (alpha_end - alpha_start) * (words_done / total_words)
+        length = 0
+        for j in range(offsets[s], offsets[s + 1]):
+            word = ids[j]
+            keep = tables.keep_prob[word]
+            if keep < 1.0:
+                state, bits = next_u64(state)
+                if uniform(bits) >= keep:
+                    continue
+            sentence[length] = word
+            length += 1
+        words_done += offsets[s + 1] - offsets[s]
+        for pos in range(length):
+            state, bits = next_u64(state)
+            reach = window - below(bits, window)  # word2vec.c's shrunk window, 1..window
+            lo = max(0, pos - reach)
+            hi = min(length, pos + reach + 1)
+            centre = sentence[pos]
+            if settings.skipgram:
+                for c in range(lo, hi):
+                    if c == pos:
+                        continue
+                    x = syn0[sentence[c]]
+                    grad[:] = 0.0
+                    step_loss, state = _steps(x, centre, syn1, syn1neg, grad, alpha, tables,
+                                              settings, state)
+                    loss += step_loss
+                    for i in range(size):
+                        x[i] += grad[i]
+                    examples += 1
+            else:
+                if hi - lo <= 1:
+                    continue
+                hidden[:] = 0.0
+                for c in range(lo, hi):
+                    if c != pos:
+                        context = syn0[sentence[c]]
+                        for i in range(size):
+                            hidden[i] += context[i]
+                if settings.cbow_mean:
+                    scale = np.float32(1.0 / (hi - lo - 1))
+                    for i in range(size):
+                        hidden[i] *= scale
+                grad[:] = 0.0
+                step_loss, state = _steps(hidden, centre, syn1, syn1neg, grad, alpha, tables,
+                                          settings, state)
+                loss += step_loss
+                for c in range(lo, hi):
+                    if c != pos:
+                        context = syn0[sentence[c]]
+                        for i in range(size):
+                            context[i] += grad[i]
+                examples += 1
+    return loss, words_done, examples
+
+
+@njit(inline="always", cache=CACHE)
+def _steps(x, target, syn1, syn1neg, grad, alpha, tables, settings, state):
+    loss = 0.0
+    if settings.use_hs:
+        loss += hs_step(x, target, syn1, grad, alpha, tables.code_offsets, tables.codes,
+                        tables.points, settings.compute_loss)
+    if settings.use_ns:
+        ns_loss, state = ns_step(x, target, syn1neg, grad, alpha, settings.negative,
+                                 tables.noise_prob, tables.noise_alias, state, settings.compute_loss)
+        loss += ns_loss
+    return loss, state

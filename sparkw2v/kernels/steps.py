@@ -1,0 +1,89 @@
+"""One NS or HS step for an input vector `x` and a target word (MATH.md, word2vec.c's conventions).
+
+Each step updates the output vectors in place and adds the input gradient (already scaled by the
+learning rate) to `grad`; the caller applies `grad` to the input vector(s) afterwards. Each returns
+the step's negative log-likelihood (0 when `compute_loss` is off) and the advanced RNG state.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from ._cache import CACHE
+from .rng import below, next_u64, uniform
+
+# word2vec.c's sigmoid table spans [-MAX_EXP, MAX_EXP]: HS skips a node outside it, NS uses the
+# saturated gradient there. We compute the sigmoid exactly inside the range.
+MAX_EXP = 6.0
+
+
+@njit(inline="always", cache=CACHE, fastmath=True)
+def dot(a, b):
+    total = np.float32(0.0)
+    for i in range(a.shape[0]):
+        total += a[i] * b[i]
+    return total
+
+
+@njit(inline="always", cache=CACHE)
+def softplus(f):
+    """log(1 + e^f) without overflow: the NLL of a label is softplus(-f) for 1, softplus(f) for 0."""
+    if f > 0:
+        return f + math.log1p(math.exp(-f))
+    return math.log1p(math.exp(f))
+
+
+@njit(cache=CACHE, fastmath=True)
+def ns_step(x, target, syn1neg, grad, alpha, negative, noise_prob, noise_alias, state, compute_loss):
+    size = x.shape[0]
+    vocab_size = noise_prob.shape[0]
+    loss = 0.0
+    for k in range(negative + 1):
+        if k == 0:
+            word = target
+            label = 1.0
+        else:
+            state, bits = next_u64(state)
+            word = below(bits, vocab_size)
+            state, bits = next_u64(state)
+            if uniform(bits) >= noise_prob[word]:
+                word = noise_alias[word]
+            if word == target:
+                continue
+            label = 0.0
+        out = syn1neg[word]
+        f = dot(x, out)
+        if f > MAX_EXP:
+            g = (label - 1.0) * alpha
+        elif f < -MAX_EXP:
+            g = label * alpha
+        else:
+            g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
+        if compute_loss:
+            loss += softplus(-f) if label > 0.0 else softplus(f)
+        g32 = np.float32(g)
+        for i in range(size):
+            grad[i] += g32 * out[i]
+        for i in range(size):
+            out[i] += g32 * x[i]
+    return loss, state
+
+
+@njit(cache=CACHE, fastmath=True)
+def hs_step(x, target, syn1, grad, alpha, code_offsets, codes, points, compute_loss):
+    size = x.shape[0]
+    loss = 0.0
+    for j in range(code_offsets[target], code_offsets[target + 1]):
+        out = syn1[points[j]]
+        f = dot(x, out)
+        code = codes[j]
+        if compute_loss:
+            loss += softplus(f) if code else softplus(-f)
+        if f <= -MAX_EXP or f >= MAX_EXP:
+            continue
+        g32 = np.float32((1.0 - code - 1.0 / (1.0 + math.exp(-f))) * alpha)
+        for i in range(size):
+            grad[i] += g32 * out[i]
+        for i in range(size):
+            out[i] += g32 * x[i]
+    return loss

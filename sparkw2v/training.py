@@ -1,0 +1,90 @@
+"""The Spark-free half of training, shared by the local and the Spark trainers.
+
+Building the kernel tables from a vocabulary, turning sentences into int32 ids, the learning-rate
+schedule over (epoch, round), cutting a slice into rounds, and the per-round seed. Keeping these here
+is what makes a 1-partition Spark run bit-identical to the single-process trainer.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+import numpy as np
+
+from .config import TrainConfig
+from .huffman import build_huffman
+from .kernels import KernelSettings, KernelTables, derive_seed
+from .sampling import build_alias_table, keep_probabilities, noise_distribution
+
+
+def build_kernel_tables(counts: np.ndarray, config: TrainConfig) -> KernelTables:
+    """Subsampling, noise and Huffman tables for the given vocabulary counts."""
+    keep = keep_probabilities(counts, config.sample)
+    if config.use_ns:
+        alias = build_alias_table(noise_distribution(counts, config.ns_exponent))
+        noise_prob, noise_alias = alias.prob, alias.alias
+    else:
+        noise_prob, noise_alias = np.ones(1), np.zeros(1, dtype=np.int32)
+    if config.use_hs:
+        tree = build_huffman(counts)
+        offsets, codes, points = tree.offsets, tree.codes, tree.points
+    else:
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        codes, points = np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int32)
+    return KernelTables(keep, noise_prob, noise_alias, offsets, codes, points)
+
+
+def kernel_settings(config: TrainConfig) -> KernelSettings:
+    return KernelSettings(
+        skipgram=int(config.architecture == "skipgram"), use_ns=int(config.use_ns),
+        use_hs=int(config.use_hs), negative=config.negative, window=config.window,
+        cbow_mean=int(config.cbow_mean), compute_loss=int(config.compute_loss))
+
+
+def encode_sentences(sentences: Iterable[list[str]], index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Token lists -> (int32 ids, int64 offsets). Unknown words are dropped, then empty sentences."""
+    ids: list[int] = []
+    offsets = [0]
+    for sentence in sentences:
+        before = len(ids)
+        ids.extend(i for i in map(index.get, sentence) if i is not None)
+        if len(ids) > before:
+            offsets.append(len(ids))
+    return np.asarray(ids, dtype=np.int32), np.asarray(offsets, dtype=np.int64)
+
+
+class Round(NamedTuple):
+    epoch: int
+    round: int
+    alpha_start: float
+    alpha_end: float
+
+
+def schedule(config: TrainConfig, first_epoch: int = 0) -> list[Round]:
+    """Every (epoch, round) from `first_epoch` on, with the global learning rate at its ends."""
+    rounds = config.syncs_per_epoch
+    total = config.epochs * rounds
+    return [Round(e, r, config.alpha_at((e * rounds + r) / total), config.alpha_at((e * rounds + r + 1) / total))
+            for e in range(first_epoch, config.epochs) for r in range(rounds)]
+
+
+def round_bounds(offsets: np.ndarray, round_index: int, rounds: int) -> tuple[int, int]:
+    """Sentences [first, last) of round `round_index`: cut where the running word count crosses k/rounds."""
+    n_sentences = len(offsets) - 1
+    if rounds == 1:
+        return 0, n_sentences
+    total = offsets[-1] - offsets[0]
+    starts = offsets[:-1] - offsets[0]
+
+    def cut(k: int) -> int:
+        if k <= 0:
+            return 0
+        if k >= rounds:
+            return n_sentences
+        return int(np.searchsorted(starts, k * total / rounds, side="left"))
+
+    return cut(round_index), cut(round_index + 1)
+
+
+def round_seed(config: TrainConfig, epoch: int, round_index: int, partition: int) -> int:
+    return derive_seed(config.seed, epoch, round_index, partition)

@@ -1,0 +1,98 @@
+"""The vocabulary: a distributed word count whose result (words and counts only) reaches the driver.
+
+Order is deterministic: count descending, ties broken by the word itself, so the same corpus gives
+the same word ids on every run and every cluster.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from pyspark import RDD
+
+log = logging.getLogger(__name__)
+
+
+class EmptyVocabularyError(ValueError):
+    """No word survives min_count / max_vocab_size, or the corpus has no tokens at all."""
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Words sorted by count (descending, then by word), their counts, and a word -> id map."""
+
+    words: np.ndarray   # object array of str
+    counts: np.ndarray  # int64
+    corpus_words: int   # every token read, kept or not
+    index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "index", {w: i for i, w in enumerate(self.words)})
+
+    @classmethod
+    def from_counts(cls, word_counts, corpus_words: int | None = None) -> "Vocabulary":
+        pairs = sorted(word_counts, key=lambda wc: (-wc[1], wc[0]))
+        words = np.array([w for w, _ in pairs], dtype=object)
+        counts = np.array([c for _, c in pairs], dtype=np.int64)
+        total = int(counts.sum()) if corpus_words is None else int(corpus_words)
+        return cls(words, counts, total)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @property
+    def train_words(self) -> int:
+        """Tokens that are in the vocabulary: word2vec.c's train_words, the LR schedule's denominator."""
+        return int(self.counts.sum())
+
+    def to_tsv(self) -> str:
+        return "".join(f"{w}\t{c}\n" for w, c in zip(self.words, self.counts))
+
+    @classmethod
+    def from_tsv(cls, text: str, corpus_words: int | None = None) -> "Vocabulary":
+        pairs = []
+        for number, line in enumerate(text.splitlines(), 1):
+            word, sep, count = line.rpartition("\t")
+            if not sep or not count.isdigit():
+                raise ValueError(f"vocabulary line {number}: expected 'word<TAB>count', got {line!r}")
+            pairs.append((word, int(count)))
+        return cls.from_counts(pairs, corpus_words)
+
+
+def count_words(sentences: RDD) -> RDD:
+    """(word, count) pairs; each partition pre-aggregates with a Counter before the shuffle."""
+    def partition_counts(part):
+        counter: Counter = Counter()
+        for sentence in part:
+            counter.update(sentence)
+        return iter(counter.items())
+
+    return sentences.mapPartitions(partition_counts).reduceByKey(lambda a, b: a + b)
+
+
+def build_vocabulary(sentences: RDD, min_count: int = 5, max_vocab_size: int | None = None) -> Vocabulary:
+    """Count on the executors; bring only the kept words to the driver."""
+    counts = count_words(sentences).persist()
+    try:
+        corpus_words = counts.map(lambda wc: wc[1]).sum()
+        if corpus_words == 0:
+            raise EmptyVocabularyError("the corpus has no tokens: the input is empty or all its lines are blank")
+        kept = counts.filter(lambda wc: wc[1] >= min_count)
+        if max_vocab_size is not None:
+            pairs = kept.takeOrdered(max_vocab_size, key=lambda wc: (-wc[1], wc[0]))
+        else:
+            pairs = kept.collect()
+        if not pairs:
+            top = counts.takeOrdered(5, key=lambda wc: (-wc[1], wc[0]))
+            shown = ", ".join(f"{w!r}: {c}" for w, c in top)
+            raise EmptyVocabularyError(
+                f"no word occurs at least min_count={min_count} times; the highest counts are "
+                f"{shown}. Lower min_count or give a larger corpus.")
+        vocab = Vocabulary.from_counts(pairs, corpus_words)
+    finally:
+        counts.unpersist()
+    log.info("vocabulary: %d words kept of %d tokens read; %d training words (%.1f%%)",
+             len(vocab), corpus_words, vocab.train_words, 100.0 * vocab.train_words / corpus_words)
+    return vocab
