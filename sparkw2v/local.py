@@ -28,6 +28,7 @@ class TrainResult:
     vocab: Vocabulary
     params: Params
     metrics: list[dict] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def vocabulary_from_sentences(sentences: Iterable[list[str]], min_count: int = 5,

@@ -44,19 +44,33 @@ def touched_rows(local: np.ndarray, base: np.ndarray) -> np.ndarray:
     return np.flatnonzero((local != base).any(axis=1))
 
 
-def average_rows(base_rows: np.ndarray, deltas: list[np.ndarray], touch_counts: np.ndarray,
-                 partitions: int, averaging: str) -> np.ndarray:
-    """New values of some rows from the partitions' deltas, summed in the order given.
+def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndarray]],
+                 partitions: int, averaging: str) -> tuple[np.ndarray, np.ndarray]:
+    """Average the partitions' new values of some rows into one global copy of those rows.
 
-    touched: base + sum(deltas) / n_r, n_r the partitions that changed row r (Spark's SPARK-24666).
-    mean:    base + sum(deltas) / P.
-    Deltas are summed in float64, so P float32 deltas cannot overflow where their mean would not.
+    `contributions` holds, per partition and in partition order, `(rows, values)`: the rows it
+    touched and their new values. Returns `(rows, new_values)` for every row anyone touched.
+
+    touched: base + sum_p (local_p - base) / n_r, n_r the partitions that changed row r (SPARK-24666).
+    mean:    base + sum_p (local_p - base) / P.
+    Sums run in float64 in partition order, so the result never overflows and is the same whatever
+    order Spark delivered the contributions in. A row with divisor 1 takes the partition's value
+    exactly, which makes a 1-partition run bit-identical to the single-process trainer.
     """
-    total = np.zeros(base_rows.shape, dtype=np.float64)
-    for delta in deltas:
-        total += delta
-    if averaging == "touched":
-        divisor = np.maximum(touch_counts, 1).astype(np.float64)[:, None]
-    else:
-        divisor = float(partitions)
-    return (base_rows + total / divisor).astype(np.float32)
+    size = base.shape[1]
+    union = np.unique(np.concatenate([rows for rows, _ in contributions])) if contributions else \
+        np.zeros(0, dtype=np.int64)
+    total = np.zeros((union.size, size), dtype=np.float64)
+    count = np.zeros(union.size, dtype=np.int64)
+    last = np.zeros((union.size, size), dtype=np.float32)
+    base_rows = base[union].astype(np.float64)
+    for rows, values in contributions:
+        at = np.searchsorted(union, rows)
+        total[at] += values.astype(np.float64) - base_rows[at]
+        count[at] += 1
+        last[at] = values
+    divisor = count if averaging == "touched" else np.full(union.size, partitions)
+    new = (base_rows + total / np.maximum(divisor, 1)[:, None]).astype(np.float32)
+    exact = (divisor == 1) & (count == 1)
+    new[exact] = last[exact]
+    return union, new

@@ -53,14 +53,17 @@ def expand_local_paths(paths: Iterable[str]) -> list[str]:
 
 
 def open_text(path: str) -> io.TextIOBase:
-    """Open a plain, .gz or .bz2 file as UTF-8 text; undecodable bytes become U+FFFD."""
+    """Open a plain, .gz or .bz2 file as UTF-8 text; undecodable bytes become U+FFFD.
+
+    A byte-order mark at the start of the file is dropped, as Hadoop's LineRecordReader does.
+    """
     if path.endswith(".gz"):
         raw = gzip.open(path, "rb")
     elif path.endswith(".bz2"):
         raw = bz2.open(path, "rb")
     else:
         raw = open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace")
 
 
 def read_local_sentences(paths: Iterable[str], lowercase: bool = False,

@@ -1,0 +1,216 @@
+"""The training job behind `jobs/train_word2vec.py` and `sparkw2v train`.
+
+    spark-submit --master spark://host:7077 jobs/train_word2vec.py \\
+        --input 'hdfs:///corpora/wiki/*.txt.gz' --output hdfs:///models/wiki-sg --epochs 5
+    python jobs/train_word2vec.py --input data/wiki-demo.txt.gz --output demo-output   # local[*]
+
+Exit codes: 0 done; 2 a bad parameter; 3 unusable input; 4 the output exists; 5 training diverged;
+1 anything else (the log has the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+
+from .config import ARCHITECTURES, AVERAGING, INPUT_FORMATS, LOSSES, ConfigError, TrainConfig
+
+log = logging.getLogger("sparkw2v")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT_EXISTS, EXIT_DIVERGED = 0, 1, 2, 3, 4, 5
+_DEFAULTS = TrainConfig()
+
+
+def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Train word2vec embeddings (skip-gram or CBOW; negative sampling and/or "
+                    "hierarchical softmax) on Spark, and write word2vec binary, Parquet, vocabulary "
+                    "and metrics to an output folder.")
+    io = p.add_argument_group("input and output")
+    io.add_argument("--input", nargs="+", required=True, metavar="PATH",
+                    help="text files (plain, .gz, .bz2), folders or globs, on any Hadoop filesystem; "
+                         "one sentence per line")
+    io.add_argument("--input-format", choices=INPUT_FORMATS, default="text",
+                    help="'parquet' reads --input-column: a string (split on whitespace) or array<string>")
+    io.add_argument("--input-column", default=None, help="Parquet column holding the text")
+    io.add_argument("--lowercase", action="store_true", help="lowercase every token")
+    io.add_argument("--max-sentence-length", type=int, default=_DEFAULTS.max_sentence_length,
+                    help="longer lines are cut into pieces of this many tokens (>= 1)")
+    io.add_argument("--output", required=True, metavar="DIR",
+                    help="output folder (local path or hdfs://, s3a://, file:// URI)")
+    io.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+
+    model = p.add_argument_group("model")
+    model.add_argument("--architecture", choices=ARCHITECTURES, default=_DEFAULTS.architecture)
+    model.add_argument("--loss", choices=LOSSES, default=_DEFAULTS.loss,
+                       help="negative sampling, hierarchical softmax, or both")
+    model.add_argument("--negative", type=int, default=_DEFAULTS.negative,
+                       help="negative samples per target (>= 1 with ns; 0-1000)")
+    model.add_argument("--ns-exponent", type=float, default=_DEFAULTS.ns_exponent,
+                       help="noise distribution: count ** ns_exponent ([-10, 10])")
+    model.add_argument("--vector-size", type=int, default=_DEFAULTS.vector_size, help="dimensions (1-10000)")
+    model.add_argument("--window", type=int, default=_DEFAULTS.window, help="max context distance (1-1000)")
+    model.add_argument("--min-count", type=int, default=_DEFAULTS.min_count,
+                       help="drop words seen fewer times (>= 1)")
+    model.add_argument("--max-vocab-size", type=int, default=None, help="keep only the N most frequent words")
+    model.add_argument("--sample", type=float, default=_DEFAULTS.sample,
+                       help="subsampling threshold t of frequent words ([0, 1); 0 = off)")
+    model.add_argument("--cbow-mean", action=argparse.BooleanOptionalAction, default=_DEFAULTS.cbow_mean,
+                       help="CBOW input is the mean (else the sum) of the context vectors")
+
+    opt = p.add_argument_group("optimisation")
+    opt.add_argument("--alpha", type=float, default=None,
+                     help="initial learning rate (> 0); default 0.025 for skipgram, 0.05 for cbow")
+    opt.add_argument("--min-alpha", type=float, default=_DEFAULTS.min_alpha,
+                     help="final learning rate ([0, alpha])")
+    opt.add_argument("--epochs", type=int, default=_DEFAULTS.epochs, help="passes over the corpus (>= 1)")
+    opt.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="random seed (>= 0)")
+
+    dist = p.add_argument_group("distribution")
+    dist.add_argument("--num-partitions", type=int, default=None,
+                      help="partitions training in parallel, each on its own copy of the parameters "
+                           "(>= 1); default: Spark's default parallelism")
+    dist.add_argument("--syncs-per-epoch", type=int, default=_DEFAULTS.syncs_per_epoch,
+                      help="parameter averages per epoch (>= 1); more keeps quality as partitions grow")
+    dist.add_argument("--averaging", choices=AVERAGING, default=_DEFAULTS.averaging,
+                      help="'touched': mean over the partitions that changed each row; 'mean': over all")
+    dist.add_argument("--master", default=None,
+                      help="Spark master when run with python (default local[*]); spark-submit sets its own")
+    dist.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                      help="extra Spark configuration, e.g. --conf spark.driver.memory=4g")
+
+    report = p.add_argument_group("reporting")
+    report.add_argument("--neighbors", default=None, metavar="WORD[,WORD...]",
+                        help="after training, print the nearest neighbours of these words")
+    report.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        architecture=args.architecture, loss=args.loss, vector_size=args.vector_size, window=args.window,
+        min_count=args.min_count, max_vocab_size=args.max_vocab_size, sample=args.sample,
+        negative=args.negative, ns_exponent=args.ns_exponent, alpha=args.alpha, min_alpha=args.min_alpha,
+        epochs=args.epochs, cbow_mean=args.cbow_mean, max_sentence_length=args.max_sentence_length,
+        lowercase=args.lowercase, num_partitions=args.num_partitions,
+        syncs_per_epoch=args.syncs_per_epoch, averaging=args.averaging, seed=args.seed)
+
+
+def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2v"):
+    """The session: spark-submit's own, or an embedded local[*] one when run with python."""
+    from pyspark.sql import SparkSession
+
+    under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    if master is None and not under_submit:
+        master = "local[*]"
+    if master is not None and master.startswith("local"):
+        # Local workers must run this interpreter, the one with numba installed.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master)
+    if not under_submit:
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
+    for item in confs:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--conf {item!r}: expected KEY=VALUE")
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def write_output(spark, output: str, result, config: TrainConfig, overwrite: bool, summary: dict) -> str:
+    from .storage import HadoopFS, atomic_output
+    from .vectors import WordVectors
+
+    vectors = WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
+    with atomic_output(HadoopFS(spark), output, overwrite) as scratch:
+        vectors.save_word2vec(os.path.join(scratch, "vectors.bin"), binary=True)
+        os.makedirs(os.path.join(scratch, "vectors.parquet"))
+        vectors.save_parquet(os.path.join(scratch, "vectors.parquet", "part-00000.parquet"))
+        with open(os.path.join(scratch, "vocab.tsv"), "w", encoding="utf-8") as handle:
+            handle.write(result.vocab.to_tsv())
+        with open(os.path.join(scratch, "config.json"), "w") as handle:
+            handle.write(config.to_json() + "\n")
+        with open(os.path.join(scratch, "metrics.json"), "w") as handle:
+            json.dump({**summary, "rounds": result.metrics}, handle, indent=2)
+            handle.write("\n")
+    return HadoopFS(spark).qualify(output)
+
+
+def print_neighbors(result, words: list[str], topn: int = 8) -> None:
+    from .vectors import WordVectors
+
+    vectors = WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
+    for word in words:
+        if word not in vectors:
+            print(f"{word}: not in the vocabulary")
+            continue
+        shown = ", ".join(f"{w} {s:.2f}" for w, s in vectors.most_similar(positive=[word], topn=topn))
+        print(f"{word}: {shown}")
+
+
+def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
+    args = build_parser(prog).parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S", stream=sys.stderr)
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    try:
+        config = config_from_args(args).validate()
+    except ConfigError as err:
+        log.error("bad parameter: %s", err)
+        return EXIT_USAGE
+
+    from .corpus import CorpusError
+    from .storage import HadoopFS, OutputExistsError, check_output
+    from .trainer import InputSpec, TrainingDivergedError, train
+    from .vocab import EmptyVocabularyError
+
+    from pyspark.sql import SparkSession
+
+    started = time.perf_counter()
+    owns_session = SparkSession.getActiveSession() is None
+    spark = spark_session(args.master, args.conf)
+    try:
+        check_output(HadoopFS(spark), args.output, args.overwrite)
+        spark.sparkContext.setLogLevel("WARN")
+        log.info("training %s/%s on %s with %s", config.architecture, config.loss, " ".join(args.input),
+                 spark.sparkContext.master)
+        result = train(spark, InputSpec(args.input, args.input_format, args.input_column), config)
+        summary = {
+            "vocab_size": len(result.vocab), "corpus_words": result.vocab.corpus_words,
+            "train_words": result.vocab.train_words, **result.timings,
+            "total_seconds": time.perf_counter() - started, "master": spark.sparkContext.master,
+            "python": platform.python_version(),
+        }
+        location = write_output(spark, args.output, result, result_config(result, config), args.overwrite,
+                                summary)
+        last = result.metrics[-1]
+        log.info("done in %.1f s: %d words, final loss %.4f; wrote %s",
+                 summary["total_seconds"], len(result.vocab), last["loss"], location)
+        if args.neighbors:
+            print_neighbors(result, [w for w in args.neighbors.split(",") if w])
+        return EXIT_OK
+    except OutputExistsError as err:
+        log.error("%s", err)
+        return EXIT_OUTPUT_EXISTS
+    except (CorpusError, EmptyVocabularyError) as err:
+        log.error("bad input: %s", err)
+        return EXIT_INPUT
+    except TrainingDivergedError as err:
+        log.error("%s", err)
+        return EXIT_DIVERGED
+    finally:
+        if owns_session:
+            spark.stop()
+
+
+def result_config(result, config: TrainConfig) -> TrainConfig:
+    """The config as run: the partition count Spark chose is recorded, not left as None."""
+    partitions = result.metrics[0].get("partitions") if result.metrics else None
+    return config.replace(num_partitions=partitions or config.num_partitions)

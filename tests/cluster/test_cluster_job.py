@@ -1,0 +1,33 @@
+"""spark-submit the training job to a real standalone cluster (master + 2 workers on 127.0.0.1)."""
+import json
+
+import numpy as np
+import pytest
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_CORPUS = REPO / "data" / "wiki-demo.txt.gz"
+
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+
+
+def test_spark_submit_to_standalone_cluster(standalone_cluster, tmp_path):
+    out = tmp_path / "model"
+    done = standalone_cluster.submit(
+        str(REPO / "jobs" / "train_word2vec.py"), "--input", str(DEMO_CORPUS), "--output", str(out),
+        "--epochs", "2", "--vector-size", "32", "--num-partitions", "4", "--syncs-per-epoch", "2",
+        "--sample", "1e-4")
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "epoch 2/2 round 2/2" in done.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "_SUCCESS", "config.json", "metrics.json", "vectors.bin", "vectors.parquet", "vocab.tsv"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["master"] == standalone_cluster.url
+    assert len(metrics["rounds"]) == 4 and all(r["partitions"] == 4 for r in metrics["rounds"])
+
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors.load_word2vec_format(str(out / "vectors.bin"), binary=True)
+    assert kv.vector_size == 32 and len(kv) == metrics["vocab_size"]
+    assert np.isfinite(kv.vectors).all()
