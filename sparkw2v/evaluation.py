@@ -9,8 +9,9 @@ The analogy score is computed differently from gensim: gensim runs one `most_sim
 here questions are scored in blocks, as one matrix product per block. The arithmetic mirrors
 gensim's (same float32 means, same ``vectors @ mean / norms``); only the summation order inside the
 matrix product differs, which moves a score by about 1e-7. When the best candidates of a question
-are closer than that could matter, the question is re-scored exactly as gensim does, so the
-predictions - not just the accuracy - are identical.
+are closer than 1e-5, the question is re-scored one at a time with gensim's own matrix-vector
+product, so the predictions - not just the accuracy - are the same. (Exact ties are broken by row
+order; gensim's partial sort leaves their order unspecified.)
 
 numpy only: the p-values use a small incomplete-beta routine instead of scipy, which is not a
 runtime dependency.
@@ -146,17 +147,19 @@ def _answer(wv: WordVectors, questions: np.ndarray, searched: int, allowed: dict
     correct = np.zeros(len(questions), dtype=bool)
     if not len(questions) or searched == 0:
         return correct
-    vectors = wv.vectors
+    # Only the searched rows matter: every question word is one of them.
+    vectors = wv.vectors[:searched]
     norms = np.linalg.norm(vectors, axis=1)  # float32, exactly as gensim's fill_norms
-    unit = vectors / norms[:, None]           # gensim's get_vector(norm=True)
+    with np.errstate(invalid="ignore", divide="ignore"):  # an all-zero row gives NaN, as in gensim
+        unit = vectors / norms[:, None]       # gensim's get_vector(norm=True)
     # Each searched row's folded form, as a row number: two rows answer the same iff equal here.
     canonical = np.array([allowed[fold(word)] for word in wv.words[:searched]], dtype=np.int64)
-    space, space_norms = vectors[:searched], norms[:searched]
     block = max(1, _BLOCK_VALUES // searched)
     for start in range(0, len(questions), block):
         batch = questions[start:start + block]
         means = _gensim_means(unit, batch)
-        scores = (means @ space.T) / space_norms
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scores = (means @ vectors.T) / norms
         correct[start:start + len(batch)] = _predict(scores, batch, canonical, vectors, norms, unit)
     return correct
 
@@ -164,8 +167,9 @@ def _answer(wv: WordVectors, questions: np.ndarray, searched: int, allowed: dict
 def _gensim_means(unit: np.ndarray, batch: np.ndarray) -> np.ndarray:
     """gensim's `get_mean_vector([b, c, a], [1, 1, -1], pre_normalize=True, post_normalize=True)`.
 
-    Same operations in the same order and precision: a float32 accumulator updated in float64,
-    divided by the total weight 3 in float64, normalised in float64, rounded to float32.
+    Same operations, in the same order, on operands of the same types (float32 accumulator,
+    float64 weights), so numpy's casting rules - which changed in numpy 2 - pick the same precision
+    as in gensim; the result is rounded to float32 as gensim's is.
     """
     mean = np.zeros((len(batch), unit.shape[1]), dtype=np.float32)
     for column, weight in ((1, 1.0), (2, 1.0), (0, -1.0)):
@@ -225,10 +229,10 @@ def _first_acceptable(top: np.ndarray, top_scores: np.ndarray, batch: np.ndarray
 def _predict_one_exactly(question: np.ndarray, canonical: np.ndarray, vectors: np.ndarray,
                          norms: np.ndarray, unit: np.ndarray) -> int:
     """One question through gensim's own code path: a matrix-vector product per question."""
-    searched = len(canonical)
     mean = _gensim_means(unit, question[None, :])[0]
-    scores = np.dot(vectors[:searched], mean) / norms[:searched]
-    exclude = sorted({int(r) for r in question[:3] if r < searched})
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scores = np.dot(vectors, mean) / norms
+    exclude = sorted({int(r) for r in question[:3]})
     scores = scores.astype(np.float64)
     scores[exclude] = -np.inf
     ranked = np.argsort(-scores, kind="stable")[: _ANSWERS_CONSIDERED]
@@ -312,10 +316,12 @@ def pearson(x, y) -> tuple[float, float]:
         return math.nan, math.nan
     dx = x - x.mean()
     dy = y - y.mean()
-    nx, ny = np.linalg.norm(dx), np.linalg.norm(dy)
-    if nx == 0 or ny == 0:
+    sxx, syy = float(np.dot(dx, dx)), float(np.dot(dy, dy))
+    if sxx == 0 or syy == 0:
         return math.nan, math.nan
-    r = float(np.clip(np.dot(dx / nx, dy / ny), -1.0, 1.0))
+    # sqrt(sxx * syy) rather than the product of two roots: identical (or mirrored) inputs give
+    # exactly +-1 and p = 0, as scipy reports for perfectly ranked data.
+    r = float(np.clip(np.dot(dx, dy) / math.sqrt(sxx * syy), -1.0, 1.0))
     return r, _correlation_p_value(r, len(x))
 
 

@@ -157,9 +157,7 @@ def print_neighbors(result, words: list[str], topn: int = 8) -> None:
 
 def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     args = build_parser(prog).parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    _configure_logging(args.log_level)
     try:
         config = config_from_args(args).validate()
     except ConfigError as err:
@@ -208,6 +206,17 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     finally:
         if owns_session:
             spark.stop()
+
+
+def _configure_logging(level: str) -> None:
+    """Our own handler on the 'sparkw2v' logger: under spark-submit, pyspark may own the root logger."""
+    if not any(getattr(h, "_sparkw2v", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+        handler._sparkw2v = True
+        log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
 
 
 def result_config(result, config: TrainConfig) -> TrainConfig:

@@ -57,7 +57,8 @@ class WordVectors:
 
     Rows keep the order they were given in; by convention that is descending frequency, which is
     what `restrict_vocab` arguments rely on ("search only the first N words"). The matrix is made
-    read-only because the unit-length copy used for similarities is computed once and cached.
+    read-only because the unit-length copy used for similarities is computed once and cached; a
+    float32 array passed in is used without a copy, so don't modify it afterwards either.
     """
 
     def __init__(self, words: Iterable[str], vectors, counts=None):
@@ -342,7 +343,7 @@ def load_word2vec(source: PathOrFile, binary: bool | None = None, errors: str = 
     """Read a word2vec text or binary file written by sparkw2v, gensim or word2vec.c.
 
     `source` is a local path (`.gz` is decompressed) or a binary file object. `binary=None` guesses
-    the format from the first vector line (text when it reads as a word and d numbers); pass it
+    the format from the first vector line (text when its values are printable ASCII); pass it
     explicitly when known. `errors` is how to decode words that are not valid UTF-8 ("strict",
     "replace" or "ignore"): word2vec.c truncates long words at a byte limit, which can cut a
     multi-byte character in half. A word repeated in the file keeps its first vector, as in gensim.
@@ -376,23 +377,19 @@ def _parse_header(data, name: str) -> tuple[int, int, int]:
 
 
 def _looks_like_text(data, start: int, vector_size: int) -> bool:
-    """True when the first record reads as a text line: a word then exactly `vector_size` numbers.
+    """True when the first record's values read as a text line: printable ASCII, at least d bytes.
 
-    Raw float32 bytes essentially never form d space-separated decimal numbers followed by a
-    newline, so this tells the formats apart on any real file.
+    A text line with d values has at least 2d - 1 such bytes. Raw float32 bytes almost always hold
+    a control or non-ASCII byte early on (0.0 alone is four zero bytes), so this tells the formats
+    apart on any real file; a malformed text line is still seen as text and gets a text error
+    message, with its line number.
     """
     if start >= len(data):
         return True
     end = data.find(b"\n", start)
-    fields = data[start: end if end >= 0 else len(data)].rstrip().split(b" ")
-    if len(fields) != vector_size + 1:
-        return False
-    try:
-        for field in fields[1:]:
-            float(field)
-    except ValueError:
-        return False
-    return True
+    line = data[start: end if end >= 0 else len(data)]
+    values = line[line.find(b" ") + 1:] if b" " in line else b""
+    return len(values) >= vector_size and all(32 <= byte < 127 or byte in (9, 13) for byte in values)
 
 
 def _decode_word(raw: bytes, errors: str, where: str) -> str:
@@ -502,6 +499,8 @@ def load_parquet(source: str | os.PathLike) -> WordVectors:
     for file in files:
         try:
             tables.append(pq.read_table(file))
+        except FileNotFoundError:
+            raise
         except (pa.ArrowInvalid, OSError) as exc:
             raise VectorFormatError(f"{file}: not a readable Parquet file: {exc}") from None
     for file, table in zip(files, tables):

@@ -18,8 +18,10 @@ def test_spark_submit_to_standalone_cluster(standalone_cluster, tmp_path):
         str(REPO / "jobs" / "train_word2vec.py"), "--input", str(DEMO_CORPUS), "--output", str(out),
         "--epochs", "2", "--vector-size", "32", "--num-partitions", "4", "--syncs-per-epoch", "2",
         "--sample", "1e-4")
-    assert done.returncode == 0, done.stderr[-4000:]
-    assert "epoch 2/2 round 2/2" in done.stderr
+    # spark-submit merges the Python driver's stderr into its own stdout.
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "epoch 2/2 round 2/2" in output
     assert sorted(p.name for p in out.iterdir()) == [
         "_SUCCESS", "config.json", "metrics.json", "vectors.bin", "vectors.parquet", "vocab.tsv"]
     metrics = json.loads((out / "metrics.json").read_text())

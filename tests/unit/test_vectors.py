@@ -3,7 +3,6 @@ clear errors on malformed files, and similarity queries that agree with gensim."
 from __future__ import annotations
 
 import io
-import os
 import struct
 
 import numpy as np
@@ -17,7 +16,8 @@ from sparkw2v.vectors import VectorFormatError, WordVectors, load_parquet, load_
 gensim_models = pytest.importorskip("gensim.models")
 KeyedVectors = gensim_models.KeyedVectors
 
-WORDS = ["the", "café", "naïve", "King", "king", "queen", "man", "woman", "日本", "a.b-c"] + [f"w{i}" for i in range(40)]
+WORDS = ["the", "café", "naïve", "King", "king", "queen", "man", "woman", "日本", "a.b-c"]
+WORDS += [f"w{i}" for i in range(40)]
 
 
 @pytest.fixture
@@ -154,7 +154,8 @@ def test_parquet_missing_column_is_a_format_error(tmp_path):
 
 def test_parquet_ragged_vectors_is_a_format_error(tmp_path):
     path = tmp_path / "ragged.parquet"
-    pq.write_table(pa.table({"word": ["a", "b"], "vector": pa.array([[1.0, 2.0], [3.0]], pa.list_(pa.float32()))}), path)
+    ragged = pa.array([[1.0, 2.0], [3.0]], pa.list_(pa.float32()))
+    pq.write_table(pa.table({"word": ["a", "b"], "vector": ragged}), path)
     with pytest.raises(VectorFormatError, match=r"row 1 \(word 'b'\) has 1 values"):
         load_parquet(path)
 
@@ -255,7 +256,7 @@ def test_truncated_binary_names_file_and_offset(tmp_path, wv):
     wv.save_word2vec(path, binary=True)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 30])
-    with pytest.raises(VectorFormatError, match=r"cut\.bin: byte offset \d+: the file ends inside vector 50 of the 50"):
+    with pytest.raises(VectorFormatError, match=r"cut\.bin: byte offset \d+: the file ends inside vector 50 of the 50 "):
         load_word2vec(path, binary=True)
 
 
@@ -278,6 +279,23 @@ def test_non_numeric_value_names_the_line_and_value(tmp_path):
     path.write_bytes(b"2 2\na 1.0 2.0\nb 1.0 x2\n")
     with pytest.raises(VectorFormatError, match=r"nan\.txt: line 3: value b'x2' is not a number"):
         load_word2vec(path, binary=False)
+
+
+def test_format_guess_still_reports_text_errors_as_text(tmp_path):
+    path = tmp_path / "guess.txt"
+    path.write_bytes(b"2 3\na 1.0 2.0\nb 1.0 2.0 3.0\n")  # line 2 has one value too few
+    with pytest.raises(VectorFormatError, match=r"guess\.txt: line 2: expected a word and 3 values, found 2"):
+        load_word2vec(path)
+
+
+def test_format_guess_on_many_random_binary_files(tmp_path):
+    """Raw float bytes must not pass for text, whatever the first values happen to be."""
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        matrix = (rng.standard_normal((2, 8)) * 10.0 ** rng.integers(-3, 4)).astype(np.float32)
+        path = tmp_path / f"{trial}.bin"
+        WordVectors(["x", "y"], matrix).save_word2vec(path, binary=True)
+        assert np.array_equal(load_word2vec(path).vectors, matrix)
 
 
 def test_truncated_text_and_excess_data(tmp_path):
