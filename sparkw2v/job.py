@@ -4,7 +4,8 @@
         --input 'hdfs:///corpora/wiki/*.txt.gz' --output hdfs:///models/wiki-sg --epochs 5
     python jobs/train_word2vec.py --input data/wiki-demo.txt.gz --output demo-output   # local[*]
 
-Exit codes: 0 done; 2 a bad parameter; 3 unusable input; 4 the output exists; 5 training diverged;
+Exit codes: 0 done; 2 a bad parameter or a model too large for the configured memory; 3 unusable
+input; 4 the output exists; 5 training diverged (NaN/Inf); 6 the checkpoint to resume does not match;
 1 anything else (the log has the traceback).
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .config import ARCHITECTURES, AVERAGING, INPUT_FORMATS, LOSSES, ConfigError
 
 log = logging.getLogger("sparkw2v")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT_EXISTS, EXIT_DIVERGED = 0, 1, 2, 3, 4, 5
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT_EXISTS, EXIT_DIVERGED, EXIT_CHECKPOINT = 0, 1, 2, 3, 4, 5, 6
 _DEFAULTS = TrainConfig()
 
 
@@ -79,6 +80,12 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                       help="parameter averages per epoch (>= 1); more keeps quality as partitions grow")
     dist.add_argument("--averaging", choices=AVERAGING, default=_DEFAULTS.averaging,
                       help="'touched': mean over the partitions that changed each row; 'mean': over all")
+    dist.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                      help="save parameters, vocabulary, config and metrics after every epoch (any "
+                           "Hadoop filesystem path)")
+    dist.add_argument("--keep-checkpoints", type=int, default=2, help="how many epoch checkpoints to keep (>= 1)")
+    dist.add_argument("--resume", action="store_true",
+                      help="continue after the last checkpoint in --checkpoint-dir (same flags and input)")
     dist.add_argument("--master", default=None,
                       help="Spark master when run with python (default local[*]); spark-submit sets its own")
     dist.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
@@ -160,13 +167,18 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     _configure_logging(args.log_level)
     try:
         config = config_from_args(args).validate()
+        if args.resume and not args.checkpoint_dir:
+            raise ConfigError("--resume needs --checkpoint-dir")
+        if args.keep_checkpoints < 1:
+            raise ConfigError(f"keep_checkpoints={args.keep_checkpoints}: must be >= 1")
     except ConfigError as err:
         log.error("bad parameter: %s", err)
         return EXIT_USAGE
 
+    from .checkpoint import CheckpointMismatchError, CheckpointStore
     from .corpus import CorpusError
     from .storage import HadoopFS, OutputExistsError, check_output
-    from .trainer import InputSpec, TrainingDivergedError, train
+    from .trainer import InputSpec, MemoryBudgetError, TrainingDivergedError, train
     from .vocab import EmptyVocabularyError
 
     from pyspark.sql import SparkSession
@@ -179,7 +191,10 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
         spark.sparkContext.setLogLevel("WARN")
         log.info("training %s/%s on %s with %s", config.architecture, config.loss, " ".join(args.input),
                  spark.sparkContext.master)
-        result = train(spark, InputSpec(args.input, args.input_format, args.input_column), config)
+        checkpoints = (CheckpointStore(HadoopFS(spark), args.checkpoint_dir, args.keep_checkpoints)
+                       if args.checkpoint_dir else None)
+        result = train(spark, InputSpec(args.input, args.input_format, args.input_column), config,
+                       checkpoints=checkpoints, resume=args.resume)
         summary = {
             "vocab_size": len(result.vocab), "corpus_words": result.vocab.corpus_words,
             "train_words": result.vocab.train_words, **result.timings,
@@ -203,6 +218,12 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     except TrainingDivergedError as err:
         log.error("%s", err)
         return EXIT_DIVERGED
+    except MemoryBudgetError as err:
+        log.error("%s", err)
+        return EXIT_USAGE
+    except CheckpointMismatchError as err:
+        log.error("cannot resume: %s", err)
+        return EXIT_CHECKPOINT
     finally:
         if owns_session:
             spark.stop()

@@ -22,6 +22,7 @@ import numpy as np
 from pyspark import RDD, StorageLevel
 from pyspark.sql import SparkSession
 
+from .checkpoint import CheckpointStore, check_compatible
 from .config import TrainConfig
 from .corpus import read_corpus
 from .kernels import train_slice
@@ -41,6 +42,10 @@ class TrainingDivergedError(RuntimeError):
     """The parameters hold NaN or Inf after a sync."""
 
 
+class MemoryBudgetError(ValueError):
+    """The parameters would not fit in the configured driver or executor memory."""
+
+
 @dataclass(frozen=True)
 class InputSpec:
     paths: Sequence[str]
@@ -49,29 +54,95 @@ class InputSpec:
 
 
 def train(spark: SparkSession, inputs: InputSpec, config: TrainConfig,
-          on_round: Callable[[dict], None] | None = None) -> TrainResult:
-    """Count the vocabulary, then train; returns the vocabulary, parameters and per-round metrics."""
+          on_round: Callable[[dict], None] | None = None, checkpoints: CheckpointStore | None = None,
+          resume: bool = False) -> TrainResult:
+    """Count the vocabulary, then train; returns the vocabulary, parameters and per-round metrics.
+
+    With `checkpoints`, the state is saved after every epoch; with `resume` too, training continues
+    after the last saved epoch (refusing a checkpoint of another config or vocabulary).
+    """
     config = config.validate()
     corpus = read_corpus(spark, inputs.paths, input_format=inputs.input_format, column=inputs.column,
                          lowercase=config.lowercase, max_sentence_length=config.max_sentence_length)
+    return train_sentences(spark, corpus.sentences, config, on_round, checkpoints, resume,
+                           after_vocabulary=corpus.log_replacements)
+
+
+def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
+                    on_round: Callable[[dict], None] | None = None,
+                    checkpoints: CheckpointStore | None = None, resume: bool = False,
+                    after_vocabulary: Callable[[], None] | None = None) -> TrainResult:
+    """`train` on an RDD of token lists."""
+    config = config.validate()
     spark.sparkContext.setJobDescription("sparkw2v: vocabulary")
     started = time.perf_counter()
-    vocab = build_vocabulary(corpus.sentences, config.min_count, config.max_vocab_size)
-    corpus.log_replacements()
+    vocab = build_vocabulary(sentences, config.min_count, config.max_vocab_size)
+    if after_vocabulary is not None:
+        after_vocabulary()
     timings = {"vocabulary_seconds": time.perf_counter() - started}
     log.info("vocabulary job: %.1f s", timings["vocabulary_seconds"])
-    partitions = config.num_partitions or spark.sparkContext.defaultParallelism
+    config = config.replace(num_partitions=config.num_partitions or spark.sparkContext.defaultParallelism)
+    check_memory(spark, config, len(vocab))
+
+    params, first_epoch, prior_metrics = None, 0, []
+    if resume and checkpoints is not None:
+        checkpoint = checkpoints.latest()
+        if checkpoint is None:
+            log.info("no checkpoint in %s: starting from epoch 1", checkpoints.directory)
+        else:
+            check_compatible(checkpoint, config, vocab, f"{checkpoints.directory} epoch {checkpoint.epoch}")
+            params, first_epoch, prior_metrics = checkpoint.params, checkpoint.epoch, checkpoint.metrics
+            log.info("resuming after epoch %d of %d from %s", first_epoch, config.epochs, checkpoints.directory)
+
+    def on_epoch(epoch: int, epoch_params: Params, metrics: list[dict]) -> None:
+        if checkpoints is not None:
+            checkpoints.save(epoch, epoch_params, vocab, config, prior_metrics + metrics)
+
     started = time.perf_counter()
-    encoded = encode_corpus(corpus.sentences, vocab, partitions)
+    encoded = encode_corpus(sentences, vocab, config.num_partitions)
     timings["encode_seconds"] = time.perf_counter() - started
     try:
         started = time.perf_counter()
-        result = train_on_encoded(spark, encoded, vocab, config.replace(num_partitions=partitions), on_round)
+        result = train_on_encoded(spark, encoded, vocab, config, on_round, params, first_epoch, on_epoch)
         timings["train_seconds"] = time.perf_counter() - started
+        result.metrics[:0] = prior_metrics
         result.timings.update(timings)
         return result
     finally:
         encoded.unpersist()
+
+
+def check_memory(spark: SparkSession, config: TrainConfig, vocab_size: int) -> None:
+    """Refuse a model that cannot fit, with both numbers, before any parameter is allocated.
+
+    Driver: the global copy, the next one being assembled, and the broadcast's serialised copy.
+    Executor: per concurrent task, the broadcast copy, the local copy and the rows it sends back.
+    """
+    conf = spark.sparkContext.getConf()
+    one_copy = config.parameter_bytes(vocab_size)
+    tasks = int(conf.get("spark.executor.cores", "1")) if not spark.sparkContext.master.startswith("local") \
+        else spark.sparkContext.defaultParallelism
+    needs = {"driver": 3 * one_copy, "executor": 3 * one_copy * max(tasks, 1)}
+    budgets = {"driver": ("spark.driver.memory", "1g"),
+               "executor": ("spark.executor.pyspark.memory", conf.get("spark.executor.memory", "1g"))}
+    if spark.sparkContext.master.startswith("local"):
+        budgets.pop("executor")  # executors are the driver process's Python workers
+        needs["driver"] += 3 * one_copy * max(tasks, 1)
+    for role, (key, default) in budgets.items():
+        budget = _parse_bytes(conf.get(key, default))
+        if needs[role] > budget:
+            raise MemoryBudgetError(
+                f"the model needs about {needs[role] / 2**20:,.0f} MiB on the {role} ({vocab_size:,} words x "
+                f"{config.vector_size} dims, {one_copy / 2**20:,.0f} MiB per copy) but {key} is "
+                f"{budget / 2**20:,.0f} MiB; raise {key}, or lower --vector-size / --max-vocab-size")
+
+
+def _parse_bytes(text: str) -> int:
+    units = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+    text = text.strip().lower().rstrip("b")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(float(text)) * 2**20  # Spark reads a bare number of memory as MiB
 
 
 def encode_corpus(sentences: RDD, vocab: Vocabulary, partitions: int) -> RDD:
@@ -121,7 +192,8 @@ def encode_corpus(sentences: RDD, vocab: Vocabulary, partitions: int) -> RDD:
 
 def train_on_encoded(spark: SparkSession, encoded: RDD, vocab: Vocabulary, config: TrainConfig,
                      on_round: Callable[[dict], None] | None = None, params: Params | None = None,
-                     first_epoch: int = 0) -> TrainResult:
+                     first_epoch: int = 0,
+                     on_epoch: Callable[[int, Params, list[dict]], None] | None = None) -> TrainResult:
     sc = spark.sparkContext
     partitions = encoded.getNumPartitions()
     tables = sc.broadcast(build_kernel_tables(vocab.counts, config))
@@ -155,6 +227,8 @@ def train_on_encoded(spark: SparkSession, encoded: RDD, vocab: Vocabulary, confi
                      seconds, _duration(eta))
             if on_round is not None:
                 on_round(record)
+            if on_epoch is not None and step.round == config.syncs_per_epoch - 1:
+                on_epoch(step.epoch + 1, params, metrics)
     finally:
         tables.destroy()
     return TrainResult(vocab, params, metrics)
