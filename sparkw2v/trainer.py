@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from pyspark import RDD, StorageLevel
+from pyspark.broadcast import Broadcast
 from pyspark.sql import SparkSession
 
 from .checkpoint import CheckpointStore, check_compatible
@@ -103,13 +104,13 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
     timings["encode_seconds"] = time.perf_counter() - started
     try:
         started = time.perf_counter()
-        result = train_on_encoded(spark, encoded, vocab, config, on_round, params, first_epoch, on_epoch)
+        result = train_on_encoded(spark, encoded.rdd, vocab, config, on_round, params, first_epoch, on_epoch)
         timings["train_seconds"] = time.perf_counter() - started
         result.metrics[:0] = prior_metrics
         result.timings.update(timings)
         return result
     finally:
-        encoded.unpersist()
+        encoded.release()
 
 
 def check_memory(spark: SparkSession, config: TrainConfig, vocab_size: int) -> None:
@@ -145,7 +146,7 @@ def _parse_bytes(text: str) -> int:
     return int(float(text)) * 2**20  # Spark reads a bare number of memory as MiB
 
 
-def encode_corpus(sentences: RDD, vocab: Vocabulary, partitions: int) -> RDD:
+def encode_corpus(sentences: RDD, vocab: Vocabulary, partitions: int) -> "EncodedCorpus":
     """Sentences -> one (ids, offsets) record per partition, in input order, persisted.
 
     Chunks are keyed by (input split, chunk number) and dealt round-robin to the partitions, then each
@@ -184,10 +185,25 @@ def encode_corpus(sentences: RDD, vocab: Vocabulary, partitions: int) -> RDD:
                .mapPartitions(concatenate, preservesPartitioning=True)
                .persist(StorageLevel.MEMORY_AND_DISK))
     sizes = encoded.map(lambda rec: len(rec[0])).collect()
-    index.destroy()
     log.info("encoded %d training words into %d partitions (smallest %d, largest %d)",
              sum(sizes), partitions, min(sizes), max(sizes))
-    return encoded
+    return EncodedCorpus(encoded, index)
+
+
+@dataclass
+class EncodedCorpus:
+    """The persisted encoded RDD and the broadcast its lineage needs.
+
+    A lost executor's cached partitions are recomputed from the lineage, which reads the word index:
+    that broadcast must live exactly as long as the RDD.
+    """
+
+    rdd: RDD
+    index: Broadcast
+
+    def release(self) -> None:
+        self.rdd.unpersist()
+        self.index.destroy()
 
 
 def train_on_encoded(spark: SparkSession, encoded: RDD, vocab: Vocabulary, config: TrainConfig,

@@ -63,13 +63,17 @@ class StandaloneCluster:
         pid_file = next(self.pid_dir.glob(f"spark-*-{WORKER_CLASS}-{instance}.pid"))
         return int(pid_file.read_text().strip())
 
-    def submit(self, *job_args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    def submit_command(self, *job_args: str) -> tuple[list[str], dict]:
         cmd = [str(self.spark_home / "bin" / "spark-submit"), "--master", self.url,
                "--conf", f"spark.pyspark.python={sys.executable}",
                "--conf", f"spark.pyspark.driver.python={sys.executable}",
                "--conf", "spark.executor.memory=1g", "--conf", "spark.ui.enabled=false",
                *job_args]
-        return subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout)
+        return cmd, self.env
+
+    def submit(self, *job_args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        cmd, env = self.submit_command(*job_args)
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
     def stop(self) -> None:
         for cls, instance in reversed(self.started):
