@@ -8,7 +8,10 @@ CBOW (CBOW takes the mean of its context), one thread everywhere.
 
 Throughput is input words per second in word2vec.c's convention: every whitespace token of the
 corpus file counts (out-of-vocabulary and subsampled ones too), so it is
-`corpus_tokens * epochs / training seconds`, the same numerator for every peer.
+`corpus_tokens * epochs / training seconds`, the same numerator for every peer. The same numerator over
+the training's CPU seconds gives words per CPU-second: every peer runs on one thread, so on a shared
+machine its CPU time is close to what it would take on an idle core, where wall time also counts the
+time spent waiting for a CPU. Both are reported.
 
 For every model the peers run in turn (A B C A B C ... with --repeats > 1) and the report quotes
 medians. Quality: Google analogies (30,000 most frequent words, case-insensitive), Spearman on
@@ -16,6 +19,7 @@ WordSim-353 and SimLex-999, all scored by gensim's KeyedVectors.
 
     python benchmarks/bench_kernels.py                                   # the full benchmark
     python benchmarks/bench_kernels.py --max-tokens 300000 --epochs 1    # a smoke test
+    python benchmarks/bench_kernels.py --render-only                     # redo .md/.png from kernels.json
 
 Writes benchmarks/results/kernels.{json,md,png} (kernels-smoke.* when --max-tokens is given).
 """
@@ -439,6 +443,16 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def cpu_words_per_sec(record: dict, tokens: int, epochs: int) -> float | None:
+    """corpus tokens × epochs / train CPU seconds (None when the CPU time is missing or zero)."""
+    cpu = record.get("train_cpu_s")
+    return tokens * epochs / cpu if cpu else None
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
 def summarise(runs: list[dict], models: list[str], peers: list[str]) -> dict:
     summary: dict = {}
     for model in models:
@@ -449,7 +463,8 @@ def summarise(runs: list[dict], models: list[str], peers: list[str]) -> dict:
                 summary[model][peer] = {"runs": 0}
                 continue
             row = {"runs": len(mine)}
-            for key in ("words_per_sec", "train_s", "vocab_s", "encode_s", "job_s"):
+            for key in ("words_per_sec", "cpu_words_per_sec", "train_s", "train_cpu_s", "vocab_s", "encode_s",
+                        "job_s"):
                 row[key] = median([r.get(key) for r in mine])
             for key in ("analogy", "ws353", "simlex"):
                 row[key] = median([r["quality"].get(key) for r in mine])
@@ -462,6 +477,8 @@ def summarise(runs: list[dict], models: list[str], peers: list[str]) -> dict:
             other = {r["repeat"]: r for r in runs if r["model"] == model and r["peer"] == peer and "error" not in r}
             pairs = [(base[k], other[k]) for k in sorted(set(base) & set(other))]
             comparison = {"speed_ratio": median([a["words_per_sec"] / b["words_per_sec"] for a, b in pairs]),
+                          "cpu_speed_ratio": median([ratio(a.get("cpu_words_per_sec"), b.get("cpu_words_per_sec"))
+                                                     for a, b in pairs]),
                           "job_speed_ratio": median([b["job_s"] / a["job_s"] for a, b in pairs])}
             for key in ("analogy", "ws353", "simlex"):
                 diffs = [a["quality"][key] - b["quality"][key] for a, b in pairs
@@ -470,6 +487,35 @@ def summarise(runs: list[dict], models: list[str], peers: list[str]) -> dict:
                 comparison[f"{key}_diff"] = median([d * scale for d in diffs])
             summary[model][peer]["sparkw2v_vs"] = comparison
     return summary
+
+
+# sparkw2v's targets against gensim (quality: |sparkw2v − gensim| at most this; speed: words/CPU-s ratio at least)
+TARGET_ANALOGY_POINTS = 1.0
+TARGET_WS353 = 0.02
+TARGET_CPU_SPEED = 1.0
+
+
+def targets(summary: dict) -> dict:
+    """Per model: sparkw2v's analogy accuracy within 1.0 point of gensim's and its WordSim-353 within 0.02
+    (both ways: |Δ| ≤ tolerance, Δ = median of per-repeat differences), its words per CPU-second at least
+    gensim's (median of per-repeat ratios), and, with no target, its speed ratios to word2vec.c.
+    A check whose numbers are missing has "pass": None."""
+    out: dict = {}
+    for model, peers in summary.items():
+        vs_gensim = (peers.get("gensim") or {}).get("sparkw2v_vs", {})
+        vs_c = (peers.get("word2vec.c") or {}).get("sparkw2v_vs", {})
+        analogy, ws353, cpu = (vs_gensim.get(k) for k in ("analogy_diff", "ws353_diff", "cpu_speed_ratio"))
+        out[model] = {
+            "analogy_vs_gensim": {"diff_points": analogy, "tolerance_points": TARGET_ANALOGY_POINTS,
+                                  "pass": None if analogy is None else abs(analogy) <= TARGET_ANALOGY_POINTS},
+            "ws353_vs_gensim": {"diff": ws353, "tolerance": TARGET_WS353,
+                                "pass": None if ws353 is None else abs(ws353) <= TARGET_WS353},
+            "cpu_speed_vs_gensim": {"ratio": cpu, "at_least": TARGET_CPU_SPEED,
+                                    "pass": None if cpu is None else cpu >= TARGET_CPU_SPEED},
+            "vs_word2vec_c": {"cpu_speed_ratio": vs_c.get("cpu_speed_ratio"), "speed_ratio": vs_c.get("speed_ratio"),
+                              "analogy_diff_points": vs_c.get("analogy_diff"), "ws353_diff": vs_c.get("ws353_diff")},
+        }
+    return out
 
 
 def fmt(value, spec: str, missing: str = "—") -> str:
@@ -507,28 +553,32 @@ def markdown(results: dict) -> str:
         f"- Peers: sparkw2v = single-process trainer (train_local's steps, compute_loss off); gensim = "
         f"`corpus_file`, `workers=1`; word2vec.c = `-threads 1`",
         f"- **words/s = corpus tokens × epochs / train s** (word2vec.c's convention: every token read, "
-        f"out-of-vocabulary and subsampled ones included; the same numerator for every peer)",
+        f"out-of-vocabulary and subsampled ones included; the same numerator for every peer); "
+        f"**words/CPU-s** = the same numerator / the training's CPU seconds (user + system)",
         f"- sparkw2v Numba compile time (excluded from every timing, cold cache): "
         f"{results['sparkw2v_compile']['compile_s']:.1f} s" if results.get("sparkw2v_compile") else
         "- sparkw2v not run",
         "",
-        "| model | peer | words/s | train s | vocab s | job s | analogy % | WS353 | SimLex | sparkw2v speed × | "
-        "sparkw2v Δ analogy (pts) | sparkw2v Δ WS353 | sparkw2v Δ SimLex |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | peer | words/s | words/CPU-s | train s | train CPU s | vocab s | job s | analogy % | WS353 | "
+        "SimLex | sparkw2v speed × | sparkw2v CPU speed × | sparkw2v Δ analogy (pts) | sparkw2v Δ WS353 | "
+        "sparkw2v Δ SimLex |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for model, peers in results["summary"].items():
         for peer, row in peers.items():
             if row["runs"] == 0:
-                lines.append(f"| {model} | {peer} | error | | | | | | | | | | |")
+                lines.append(f"| {model} | {peer} | error | | | | | | | | | | | | | |")
                 continue
             vocab = row["vocab_s"] + (row.get("encode_s") or 0.0)
             vs = row.get("sparkw2v_vs", {})
             lines.append(
-                f"| {model} | {peer} | {fmt(row['words_per_sec'], ',.0f')} | {secs(row['train_s'])} | "
-                f"{secs(vocab)} | {secs(row['job_s'])} | "
+                f"| {model} | {peer} | {fmt(row['words_per_sec'], ',.0f')} | "
+                f"{fmt(row.get('cpu_words_per_sec'), ',.0f')} | {secs(row['train_s'])} | "
+                f"{secs(row.get('train_cpu_s'))} | {secs(vocab)} | {secs(row['job_s'])} | "
                 f"{fmt(None if row['analogy'] is None else 100 * row['analogy'], '.1f')} | "
                 f"{fmt(row['ws353'], '.3f')} | {fmt(row['simlex'], '.3f')} | "
-                f"{fmt(vs.get('speed_ratio'), '.2f')} | {fmt(vs.get('analogy_diff'), '+.1f')} | "
+                f"{fmt(vs.get('speed_ratio'), '.2f')} | {fmt(vs.get('cpu_speed_ratio'), '.2f')} | "
+                f"{fmt(vs.get('analogy_diff'), '+.1f')} | "
                 f"{fmt(vs.get('ws353_diff'), '+.3f')} | {fmt(vs.get('simlex_diff'), '+.3f')} |")
     lines += [
         "",
@@ -536,8 +586,16 @@ def markdown(results: dict) -> str:
         "int32 ids; gensim: constructor + `build_vocab`; word2vec.c: a separate `-save-vocab` process); *job s* "
         "the whole job (for word2vec.c the sum of its two processes, each including process start; its training "
         "process also builds the 400 MB unigram table for NS and writes the vectors). The *sparkw2v* columns "
-        "compare sparkw2v with the peer of that row: speed = sparkw2v words/s ÷ peer words/s (median of "
-        "per-repeat ratios), Δ = sparkw2v − peer (analogy in percentage points).",
+        "compare sparkw2v with the peer of that row: speed = sparkw2v words/s ÷ peer words/s, CPU speed = the same "
+        "with words/CPU-s (both medians of per-repeat ratios), Δ = sparkw2v − peer (analogy in percentage points).",
+        "",
+        "CPU time against wall time: *train CPU s* is the training's CPU time (user + system; sparkw2v and gensim: "
+        "the benchmark process's own, word2vec.c: its training process's, from `getrusage(RUSAGE_CHILDREN)`). "
+        "Every peer runs on one thread, so its CPU seconds are close to the time it would take on an idle core, "
+        "while its wall time also counts the time it waited for a CPU on a shared machine; words/CPU-s is therefore "
+        "the fairer single-thread figure when *train CPU s* is well below *train s*. It still feels contention "
+        "for caches and memory bandwidth, which CPU time does not remove. The wall-clock columns are kept as "
+        "measured.",
         "",
         "Quality: gensim `evaluate_word_analogies(restrict_vocab=30000, case_insensitive=True)` on "
         "questions-words.txt (questions with all four words in the 30,000 most frequent words; word2vec.c's "
@@ -550,7 +608,55 @@ def markdown(results: dict) -> str:
         "linearly towards 0 with a floor of alpha × 1e-4, where sparkw2v's and gensim's fall linearly to "
         "min_alpha = 1e-4.",
     ]
+    lines += targets_markdown(results.get("targets") or targets(results["summary"]), smoke)
+    if results.get("rendered"):
+        r = results["rendered"]
+        lines += ["", f"*Tables re-rendered from the results JSON on {r['date']} (`{r['command']}`); "
+                      f"nothing was re-measured.*"]
     return "\n".join(lines) + "\n"
+
+
+def verdict(passed, value: str) -> str:
+    return "not measured" if passed is None else f"{'**pass**' if passed else '**FAIL**'} ({value})"
+
+
+def times(value) -> str:
+    return fmt(value, ".2f") + ("×" if value is not None else "")
+
+
+def targets_markdown(checks: dict, smoke: bool) -> list[str]:
+    lines = ["", "## Targets: sparkw2v against gensim", "",
+             f"Per model: analogy accuracy within {TARGET_ANALOGY_POINTS:.1f} point of gensim's and WordSim-353 within "
+             f"{TARGET_WS353:.2f} (either way: |sparkw2v − gensim| ≤ tolerance), and words/CPU-s at least gensim's. "
+             "The ratio to word2vec.c is shown without a target.", "",
+             "| model | analogy Δ vs gensim (≤ 1.0 pt) | WS353 Δ vs gensim (≤ 0.02) | words/CPU-s vs gensim (≥ 1.00×) "
+             "| vs word2vec.c: words/CPU-s × (wall ×) |",
+             "|---|---|---|---|---|"]
+    passed = failed = missing = 0
+    for model, c in checks.items():
+        a, w, s, x = (c["analogy_vs_gensim"], c["ws353_vs_gensim"], c["cpu_speed_vs_gensim"], c["vs_word2vec_c"])
+        for check in (a, w, s):
+            if check["pass"] is None:
+                missing += 1
+            elif check["pass"]:
+                passed += 1
+            else:
+                failed += 1
+        w2vc = ("not measured" if x["cpu_speed_ratio"] is None and x["speed_ratio"] is None else
+                f"{times(x['cpu_speed_ratio'])} ({times(x['speed_ratio'])})")
+        lines.append(f"| {model} | {verdict(a['pass'], fmt(a['diff_points'], '+.1f') + ' pts')} | "
+                     f"{verdict(w['pass'], fmt(w['diff'], '+.3f'))} | "
+                     f"{verdict(s['pass'], times(s['ratio']))} | {w2vc} |")
+    total = passed + failed + missing
+    summary = f"{passed} of {total} checks pass, {failed} fail"
+    if missing:
+        summary += f", {missing} not measured (a peer was not run or failed)"
+    lines += ["", summary + ". The differences and ratios are medians over the repeats (one seed each); a single "
+              "run's analogy accuracy varies by a few tenths of a point from seed to seed, so a result close to its "
+              "tolerance is not a firm pass or fail."]
+    if smoke:
+        lines += ["", "**Smoke test: these pass/fail results mean nothing.**"]
+    return lines
 
 
 def plot(results: dict, path: str) -> bool:
@@ -563,15 +669,18 @@ def plot(results: dict, path: str) -> bool:
     summary = results["summary"]
     models = list(summary)
     peers = [p for p in results["settings"]["peers"]]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     width = 0.8 / max(len(peers), 1)
     for i, peer in enumerate(peers):
         xs = [k + (i - (len(peers) - 1) / 2) * width for k in range(len(models))]
         speed = [(summary[m][peer].get("words_per_sec") or 0) / 1e3 for m in models]
+        cpu_speed = [(summary[m][peer].get("cpu_words_per_sec") or 0) / 1e3 for m in models]
         analogy = [100 * (summary[m][peer].get("analogy") or 0) for m in models]
         axes[0].bar(xs, speed, width, label=peer)
-        axes[1].bar(xs, analogy, width, label=peer)
-    for ax, title in zip(axes, ("training throughput, 1 thread (k input words/s)", "analogy accuracy (%)")):
+        axes[1].bar(xs, cpu_speed, width, label=peer)
+        axes[2].bar(xs, analogy, width, label=peer)
+    for ax, title in zip(axes, ("throughput, 1 thread, wall clock (k words/s)",
+                                "throughput, 1 thread, CPU time (k words/CPU-s)", "analogy accuracy (%)")):
         ax.set_xticks(range(len(models)))
         ax.set_xticklabels(models)
         ax.set_title(title)
@@ -617,7 +726,17 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=1, help="runs per peer and model, alternated (default 1)")
     parser.add_argument("--seed", type=int, default=1, help="seed of repeat 1 (sparkw2v, gensim); repeat r uses seed+r-1")
     parser.add_argument("--out", default=os.path.join(HERE, "results"), help="results folder (default: %(default)s)")
+    parser.add_argument("--render-only", nargs="?", const="", default=None, metavar="JSON",
+                        help="train nothing: load a results JSON (default: kernels.json in --out, kernels-smoke.json "
+                             "with --max-tokens), recompute the derived numbers (words/CPU-s, summary, targets) "
+                             "and rewrite it with the .md and .png next to it in --out")
     args = parser.parse_args(argv)
+    if args.render_only is not None:
+        name = "kernels-smoke" if args.max_tokens is not None else "kernels"
+        args.render_only = args.render_only or os.path.join(args.out, f"{name}.json")
+        if not os.path.isfile(args.render_only):
+            parser.error(f"--render-only: {args.render_only} not found")
+        return args
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
     args.peers = [p.strip() for p in args.peers.split(",") if p.strip()]
     for m in args.models:
@@ -638,6 +757,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.render_only is not None:
+        return render_only(args.render_only, args.out)
     os.makedirs(WORK, exist_ok=True)
     # A fresh Numba cache, so the warm-up measures a cold compile; set before numba is imported.
     numba_cache = tempfile.mkdtemp(prefix="numba-cache-", dir=WORK)
@@ -697,9 +818,11 @@ def bench(args) -> int:
                     kv = out.pop("kv")
                     record.update(out)
                     record["words_per_sec"] = tokens * args.epochs / out["train_s"]
+                    record["cpu_words_per_sec"] = cpu_words_per_sec(record, tokens, args.epochs)
                     vocab_total = out["vocab_s"] + out.get("encode_s", 0.0)
                     log(f"{label}: vocab {vocab_total:.1f} s, train {out['train_s']:.1f} s "
-                        f"({record['words_per_sec']:,.0f} words/s, cpu {out['train_cpu_s']:.1f} s), "
+                        f"({record['words_per_sec']:,.0f} words/s, cpu {out['train_cpu_s']:.1f} s = "
+                        f"{fmt(record['cpu_words_per_sec'], ',.0f')} words/CPU-s), "
                         f"job {out['job_s']:.1f} s; {out['vocab_words']:,} words; evaluating ...")
                     record["quality"] = evaluate(kv, args.eval_dir)
                     q = record["quality"]
@@ -714,16 +837,25 @@ def bench(args) -> int:
                 results["runs"].append(record)
 
     results["summary"] = summarise(results["runs"], args.models, args.peers)
+    results["targets"] = targets(results["summary"])
     results["machine"]["loadavg_end"] = os.getloadavg()
     results["total_seconds"] = time.perf_counter() - started
 
-    os.makedirs(args.out, exist_ok=True)
     name = "kernels-smoke" if args.max_tokens is not None else "kernels"
-    json_path, md_path, png_path = (os.path.join(args.out, f"{name}.{ext}") for ext in ("json", "md", "png"))
+    wrote = write_results(results, args.out, name)
+    log(f"wrote {', '.join(os.path.relpath(p, REPO) for p in wrote)} ({results['total_seconds']:.0f} s in all)")
+    return 1 if any("error" in r for r in results["runs"]) else 0
+
+
+def write_results(results: dict, out: str, name: str) -> list[str]:
+    """{name}.json (written to a temporary file first, then renamed), {name}.md and {name}.png in `out`."""
+    os.makedirs(out, exist_ok=True)
+    json_path, md_path, png_path = (os.path.join(out, f"{name}.{ext}") for ext in ("json", "md", "png"))
     table = markdown(results)
-    with open(json_path, "w") as handle:
+    with open(json_path + ".tmp", "w") as handle:
         json.dump(clean_json(results), handle, indent=2, allow_nan=False)
         handle.write("\n")
+    os.replace(json_path + ".tmp", json_path)
     with open(md_path, "w") as handle:
         handle.write(table)
     wrote = [json_path, md_path]
@@ -731,7 +863,32 @@ def bench(args) -> int:
         wrote.append(png_path)
     print()
     print(table)
-    log(f"wrote {', '.join(os.path.relpath(p, REPO) for p in wrote)} ({results['total_seconds']:.0f} s in all)")
+    return wrote
+
+
+def render_only(json_path: str, out: str) -> int:
+    """Re-derive everything that is not a measurement from a results JSON and redraw its tables and plot.
+
+    Works on files written before words/CPU-s existed: each run's cpu_words_per_sec is computed from its
+    train_cpu_s, and the summary and targets are recomputed from the runs. The measurements themselves
+    (runs, machine, versions, settings, corpus) are kept as they are."""
+    with open(json_path) as handle:
+        results = json.load(handle)
+    tokens, epochs = results["corpus"]["tokens"], results["settings"]["epochs"]
+    for record in results["runs"]:
+        if "error" not in record:
+            record["cpu_words_per_sec"] = cpu_words_per_sec(record, tokens, epochs)
+    models = list(results["settings"]["models"])
+    peers = list(results["settings"]["peers"])
+    results["summary"] = summarise(results["runs"], models, peers)
+    results["targets"] = targets(results["summary"])
+    results["rendered"] = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join([os.path.relpath(os.path.abspath(sys.argv[0]), REPO), *sys.argv[1:]]),
+        "from": os.path.abspath(json_path)}
+    name = os.path.splitext(os.path.basename(json_path))[0]
+    wrote = write_results(results, out, name)
+    log(f"re-rendered {json_path}: wrote {', '.join(wrote)}")
     return 1 if any("error" in r for r in results["runs"]) else 0
 
 

@@ -29,6 +29,9 @@ _DEFAULTS = TrainConfig()
 def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="exit codes: 0 done; 2 a bad parameter or a model too large for the configured memory; "
+               "3 unusable input; 4 the output exists; 5 training diverged (NaN/Inf); 6 the checkpoint "
+               "to resume does not match; 1 anything else (the log has the traceback)",
         description="Train word2vec embeddings (skip-gram or CBOW; negative sampling and/or "
                     "hierarchical softmax) on Spark, and write word2vec binary, Parquet, vocabulary "
                     "and metrics to an output folder.")
@@ -94,6 +97,12 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
     report = p.add_argument_group("reporting")
     report.add_argument("--neighbors", default=None, metavar="WORD[,WORD...]",
                         help="after training, print the nearest neighbours of these words")
+    report.add_argument("--eval-analogies", default=None, metavar="FILE",
+                        help="after training, score these analogy questions (questions-words.txt format; a "
+                             "local file) among the 30000 most frequent words; in metrics.json and report.html")
+    report.add_argument("--eval-pairs", nargs="+", default=[], metavar="FILE",
+                        help="after training, correlate cosine similarities with the human scores of these "
+                             "word-pair files (word1<TAB>word2<TAB>score; local files)")
     report.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -131,7 +140,9 @@ def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2
     return builder.getOrCreate()
 
 
-def write_output(spark, output: str, result, config: TrainConfig, overwrite: bool, summary: dict) -> str:
+def write_output(spark, output: str, result, config: TrainConfig, overwrite: bool, summary: dict,
+                 evaluation: dict | None = None) -> str:
+    from .report import write_report
     from .storage import HadoopFS, atomic_output
     from .vectors import WordVectors
 
@@ -144,10 +155,24 @@ def write_output(spark, output: str, result, config: TrainConfig, overwrite: boo
             handle.write(result.vocab.to_tsv())
         with open(os.path.join(scratch, "config.json"), "w") as handle:
             handle.write(config.to_json() + "\n")
+        metrics = {**summary, "rounds": result.metrics, **({"evaluation": evaluation} if evaluation else {})}
         with open(os.path.join(scratch, "metrics.json"), "w") as handle:
-            json.dump({**summary, "rounds": result.metrics}, handle, indent=2)
+            json.dump(metrics, handle, indent=2)
             handle.write("\n")
+        write_report(scratch, metrics, config.to_dict(), evaluation)
     return HadoopFS(spark).qualify(output)
+
+
+def evaluate_result(result, analogies: str | None, pairs: list[str]) -> dict:
+    """Score the trained vectors on local evaluation files and log the scores; a bad file is
+    recorded as an error there rather than failing the finished run."""
+    from .report import evaluate_files, format_evaluation
+    from .vectors import WordVectors
+
+    vectors = WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
+    evaluation = evaluate_files(vectors, analogies, pairs, errors="record")
+    log.info("evaluation:\n%s", format_evaluation(evaluation))
+    return evaluation
 
 
 def print_neighbors(result, words: list[str], topn: int = 8) -> None:
@@ -171,6 +196,10 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
             raise ConfigError("--resume needs --checkpoint-dir")
         if args.keep_checkpoints < 1:
             raise ConfigError(f"keep_checkpoints={args.keep_checkpoints}: must be >= 1")
+        eval_files = [("--eval-analogies", args.eval_analogies)] + [("--eval-pairs", p) for p in args.eval_pairs]
+        for flag, path in eval_files:
+            if path is not None and not os.path.isfile(path):
+                raise ConfigError(f"{flag} {path}: no such local file")
     except ConfigError as err:
         log.error("bad parameter: %s", err)
         return EXIT_USAGE
@@ -201,8 +230,10 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
             "total_seconds": time.perf_counter() - started, "master": spark.sparkContext.master,
             "python": platform.python_version(),
         }
+        evaluation = (evaluate_result(result, args.eval_analogies, args.eval_pairs)
+                      if args.eval_analogies or args.eval_pairs else None)
         location = write_output(spark, args.output, result, result_config(result, config), args.overwrite,
-                                summary)
+                                summary, evaluation)
         last = result.metrics[-1]
         log.info("done in %.1f s: %d words, final loss %.4f; wrote %s",
                  summary["total_seconds"], len(result.vocab), last["loss"], location)

@@ -284,8 +284,7 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
                                  partitions, averaging)
 
     combined = (encoded.mapPartitionsWithIndex(train_partition)
-                .combineByKey(lambda v: [v], lambda acc, v: acc + [v], lambda a, b: a + b,
-                              numPartitions=partitions)
+                .combineByKey(lambda v: [v], _append, _extend, numPartitions=partitions)
                 .map(lambda kv: combine(*kv))
                 .collect())
     new_params = params.copy()
@@ -300,6 +299,16 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
         driver_bytes += rows.nbytes + values.nbytes
     shared.destroy()
     return new_params, stats, driver_bytes
+
+
+def _append(items: list, item) -> list:
+    items.append(item)
+    return items
+
+
+def _extend(items: list, more: list) -> list:
+    items.extend(more)
+    return items
 
 
 def _duration(seconds: float) -> str:

@@ -23,7 +23,7 @@ def test_spark_submit_to_standalone_cluster(standalone_cluster, tmp_path):
     assert done.returncode == 0, output[-4000:]
     assert "epoch 2/2 round 2/2" in output
     assert sorted(p.name for p in out.iterdir()) == [
-        "_SUCCESS", "config.json", "metrics.json", "vectors.bin", "vectors.parquet", "vocab.tsv"]
+        "_SUCCESS", "config.json", "metrics.json", "report.html", "vectors.bin", "vectors.parquet", "vocab.tsv"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["master"] == standalone_cluster.url
     assert len(metrics["rounds"]) == 4 and all(r["partitions"] == 4 for r in metrics["rounds"])

@@ -39,7 +39,7 @@ def test_job_writes_complete_output_that_gensim_loads(spark, small_corpus, tmp_p
                "--num-partitions", "2", "--syncs-per-epoch", "2", "--neighbors", "the"])
     assert rc == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "_SUCCESS", "config.json", "metrics.json", "vectors.bin", "vectors.parquet", "vocab.tsv"]
+        "_SUCCESS", "config.json", "metrics.json", "report.html", "vectors.bin", "vectors.parquet", "vocab.tsv"]
     config = json.loads((out / "config.json").read_text())
     assert (config["architecture"], config["loss"], config["num_partitions"]) == (architecture, loss, 2)
     metrics = json.loads((out / "metrics.json").read_text())
