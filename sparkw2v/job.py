@@ -82,13 +82,18 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
     dist.add_argument("--syncs-per-epoch", type=int, default=_DEFAULTS.syncs_per_epoch,
                       help="parameter averages per epoch (>= 1); more keeps quality as partitions grow")
     dist.add_argument("--averaging", choices=AVERAGING, default=_DEFAULTS.averaging,
-                      help="'touched': mean over the partitions that changed each row; 'mean': over all")
+                      help="'touched': mean over the partitions that changed each row; 'mean': over all; "
+                           "'sum': apply every partition's update in full (no --scale-alpha needed; can overshoot)")
     dist.add_argument("--checkpoint-dir", default=None, metavar="DIR",
                       help="save parameters, vocabulary, config and metrics after every epoch (any "
                            "Hadoop filesystem path)")
     dist.add_argument("--keep-checkpoints", type=int, default=2, help="how many epoch checkpoints to keep (>= 1)")
     dist.add_argument("--resume", action="store_true",
                       help="continue after the last checkpoint in --checkpoint-dir (same flags and input)")
+    dist.add_argument("--scale-alpha", action=argparse.BooleanOptionalAction, default=_DEFAULTS.scale_alpha,
+                      help="multiply each partition's learning rate by --num-partitions, so that averaging "
+                           "P copies keeps the progress of one (off: Spark MLlib's behaviour, whose quality "
+                           "falls as partitions grow)")
     dist.add_argument("--master", default=None,
                       help="Spark master when run with python (default local[*]); spark-submit sets its own")
     dist.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
@@ -114,7 +119,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         negative=args.negative, ns_exponent=args.ns_exponent, alpha=args.alpha, min_alpha=args.min_alpha,
         epochs=args.epochs, cbow_mean=args.cbow_mean, max_sentence_length=args.max_sentence_length,
         lowercase=args.lowercase, num_partitions=args.num_partitions,
-        syncs_per_epoch=args.syncs_per_epoch, averaging=args.averaging, seed=args.seed)
+        syncs_per_epoch=args.syncs_per_epoch, averaging=args.averaging, scale_alpha=args.scale_alpha,
+        seed=args.seed)
 
 
 def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2v"):

@@ -53,6 +53,9 @@ def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndar
 
     touched: base + sum_p (local_p - base) / n_r, n_r the partitions that changed row r (SPARK-24666).
     mean:    base + sum_p (local_p - base) / P.
+    sum:     base + sum_p (local_p - base): each update counts in full, as if the partitions had run
+             one after another on stale copies (Hogwild-like). Averaging divides a shared row's
+             progress by the partitions that touched it; summing does not, but can overshoot.
     Sums run in float64 in partition order, so the result never overflows and is the same whatever
     order Spark delivered the contributions in. A row with divisor 1 takes the partition's value
     exactly, which makes a 1-partition run bit-identical to the single-process trainer.
@@ -69,7 +72,12 @@ def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndar
         total[at] += values.astype(np.float64) - base_rows[at]
         count[at] += 1
         last[at] = values
-    divisor = count if averaging == "touched" else np.full(union.size, partitions)
+    if averaging == "touched":
+        divisor = count
+    elif averaging == "mean":
+        divisor = np.full(union.size, partitions)
+    else:  # "sum": every partition's update applied in full
+        divisor = np.ones(union.size, dtype=np.int64)
     new = (base_rows + total / np.maximum(divisor, 1)[:, None]).astype(np.float32)
     exact = (divisor == 1) & (count == 1)
     new[exact] = last[exact]

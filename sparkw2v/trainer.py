@@ -256,6 +256,7 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
     shared = sc.broadcast(params)
     rounds = config.syncs_per_epoch
     averaging = config.averaging
+    scale = config.partition_alpha_factor
     seeds = [round_seed(config, step.epoch, step.round, p) for p in range(partitions)]
 
     def train_partition(p, records):
@@ -265,7 +266,7 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
         for ids, offsets in records:
             first, last = round_bounds(offsets, step.round, rounds)
             result = train_slice(ids, offsets[first:last + 1], *local, tables.value, settings,
-                                 step.alpha_start, step.alpha_end, seeds[p])
+                                 step.alpha_start * scale, step.alpha_end * scale, seeds[p])
             loss, words, examples = result
         yield (_STATS, 0), (p, loss, words, examples)
         for m, (new, old) in enumerate(zip(local, base)):
