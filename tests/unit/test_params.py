@@ -51,6 +51,8 @@ def test_partition_learning_rate_scaling():
     assert TrainConfig(num_partitions=1).partition_alpha_factor == 1.0
     assert TrainConfig(num_partitions=8, scale_alpha=False).partition_alpha_factor == 1.0
     assert TrainConfig(num_partitions=8, averaging="sum").partition_alpha_factor == 1.0
+    assert TrainConfig(num_partitions=8, loss="hs").partition_alpha_factor == 1.0
+    assert TrainConfig(num_partitions=8, loss="hs", scale_alpha=True).partition_alpha_factor == 8.0
 
 
 def test_init_is_seeded_and_in_range():
