@@ -83,6 +83,7 @@ _PARAM_TO_CONFIG = {
     "numPartitions": "num_partitions",
     "syncsPerEpoch": "syncs_per_epoch",
     "averaging": "averaging",
+    "scaleAlpha": "scale_alpha",
     "seed": "seed",
 }
 _CONFIG_TO_PARAM = {field: name for name, field in _PARAM_TO_CONFIG.items()}
@@ -150,8 +151,12 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
     syncsPerEpoch = _param("syncsPerEpoch", "parameter averages per epoch across partitions "
                            "(1 <= syncsPerEpoch <= 10000)", TypeConverters.toInt)
     averaging = _param("averaging", "how partition copies are combined: 'touched' divides each "
-                       "row by the partitions that changed it, 'mean' by all partitions "
-                       "(one of 'touched', 'mean')", TypeConverters.toString)
+                       "row by the partitions that changed it, 'mean' by all partitions, 'sum' "
+                       "applies every update in full (one of 'touched', 'mean', 'sum')",
+                       TypeConverters.toString)
+    scaleAlpha = _param("scaleAlpha", "multiply each partition's learning rate by numPartitions, so "
+                        "that averaging P copies keeps the progress of one (true or false, or None: "
+                        "on for loss 'ns' only)", lambda v: None if v is None else TypeConverters.toBoolean(v))
 
     def __init__(self) -> None:
         super().__init__()
@@ -200,6 +205,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
 
     def getSyncsPerEpoch(self) -> int:
         return self.getOrDefault(self.syncsPerEpoch)
+
+    def getScaleAlpha(self) -> bool | None:
+        return self.getOrDefault(self.scaleAlpha)
 
     def getAveraging(self) -> str:
         return self.getOrDefault(self.averaging)
@@ -316,6 +324,9 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
 
     def setAveraging(self, value: str) -> "Word2Vec":
         return self._set(averaging=value)
+
+    def setScaleAlpha(self, value: bool | None) -> "Word2Vec":
+        return self._set(scaleAlpha=value)
 
     def _fit(self, dataset: DataFrame) -> "Word2VecModel":
         config = self.trainConfig()
