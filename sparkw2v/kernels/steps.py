@@ -13,7 +13,8 @@ from ._cache import CACHE
 from .rng import below, next_u64, uniform
 
 # word2vec.c's sigmoid table spans [-MAX_EXP, MAX_EXP]: HS skips a node outside it, NS uses the
-# saturated gradient there. We compute the sigmoid exactly inside the range.
+# saturated gradient there. Inside the range we compute the sigmoid exactly, in float32 (expf is
+# cheaper than exp, and the result is rounded to float32 anyway).
 MAX_EXP = 6.0
 
 
@@ -58,7 +59,7 @@ def ns_step(x, target, syn1neg, grad, alpha, negative, noise_prob, noise_alias, 
         elif f < -MAX_EXP:
             g = label * alpha
         else:
-            g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
+            g = (label - np.float32(1.0) / (np.float32(1.0) + np.exp(-f))) * alpha
         if compute_loss:
             loss += softplus(-f) if label > 0.0 else softplus(f)
         g32 = np.float32(g)
@@ -81,7 +82,7 @@ def hs_step(x, target, syn1, grad, alpha, code_offsets, codes, points, compute_l
             loss += softplus(f) if code else softplus(-f)
         if f <= -MAX_EXP or f >= MAX_EXP:
             continue
-        g32 = np.float32((1.0 - code - 1.0 / (1.0 + math.exp(-f))) * alpha)
+        g32 = (np.float32(1.0 - code) - np.float32(1.0) / (np.float32(1.0) + np.exp(-f))) * np.float32(alpha)
         for i in range(size):
             grad[i] += g32 * out[i]
         for i in range(size):
