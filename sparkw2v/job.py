@@ -146,14 +146,12 @@ def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2
     return builder.getOrCreate()
 
 
-def write_output(spark, output: str, result, config: TrainConfig, overwrite: bool, summary: dict,
+def write_output(fs, output: str, result, vectors, config: TrainConfig, overwrite: bool, summary: dict,
                  evaluation: dict | None = None) -> str:
     from .report import write_report
-    from .storage import HadoopFS, atomic_output
-    from .vectors import WordVectors
+    from .storage import atomic_output
 
-    vectors = WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
-    with atomic_output(HadoopFS(spark), output, overwrite) as scratch:
+    with atomic_output(fs, output, overwrite) as scratch:
         vectors.save_word2vec(os.path.join(scratch, "vectors.bin"), binary=True)
         os.makedirs(os.path.join(scratch, "vectors.parquet"))
         vectors.save_parquet(os.path.join(scratch, "vectors.parquet", "part-00000.parquet"))
@@ -166,25 +164,20 @@ def write_output(spark, output: str, result, config: TrainConfig, overwrite: boo
             json.dump(metrics, handle, indent=2)
             handle.write("\n")
         write_report(scratch, metrics, config.to_dict(), evaluation)
-    return HadoopFS(spark).qualify(output)
+    return fs.qualify(output)
 
 
-def evaluate_result(result, analogies: str | None, pairs: list[str]) -> dict:
+def evaluate_result(vectors, analogies: str | None, pairs: list[str]) -> dict:
     """Score the trained vectors on local evaluation files and log the scores; a bad file is
     recorded as an error there rather than failing the finished run."""
     from .report import evaluate_files, format_evaluation
-    from .vectors import WordVectors
 
-    vectors = WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
     evaluation = evaluate_files(vectors, analogies, pairs, errors="record")
     log.info("evaluation:\n%s", format_evaluation(evaluation))
     return evaluation
 
 
-def print_neighbors(result, words: list[str], topn: int = 8) -> None:
-    from .vectors import WordVectors
-
-    vectors = WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
+def print_neighbors(vectors, words: list[str], topn: int = 8) -> None:
     for word in words:
         if word not in vectors:
             print(f"{word}: not in the vocabulary")
@@ -214,6 +207,7 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     from .corpus import CorpusError
     from .storage import HadoopFS, OutputExistsError, check_output
     from .trainer import InputSpec, MemoryBudgetError, TrainingDivergedError, train
+    from .vectors import WordVectors
     from .vocab import EmptyVocabularyError
 
     from pyspark.sql import SparkSession
@@ -222,11 +216,12 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     owns_session = SparkSession.getActiveSession() is None
     spark = spark_session(args.master, args.conf)
     try:
-        check_output(HadoopFS(spark), args.output, args.overwrite)
+        fs = HadoopFS(spark)
+        check_output(fs, args.output, args.overwrite)
         spark.sparkContext.setLogLevel("WARN")
         log.info("training %s/%s on %s with %s", config.architecture, config.loss, " ".join(args.input),
                  spark.sparkContext.master)
-        checkpoints = (CheckpointStore(HadoopFS(spark), args.checkpoint_dir, args.keep_checkpoints)
+        checkpoints = (CheckpointStore(fs, args.checkpoint_dir, args.keep_checkpoints)
                        if args.checkpoint_dir else None)
         result = train(spark, InputSpec(args.input, args.input_format, args.input_column), config,
                        checkpoints=checkpoints, resume=args.resume)
@@ -236,15 +231,16 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
             "total_seconds": time.perf_counter() - started, "master": spark.sparkContext.master,
             "python": platform.python_version(),
         }
-        evaluation = (evaluate_result(result, args.eval_analogies, args.eval_pairs)
+        vectors = WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
+        evaluation = (evaluate_result(vectors, args.eval_analogies, args.eval_pairs)
                       if args.eval_analogies or args.eval_pairs else None)
-        location = write_output(spark, args.output, result, result_config(result, config), args.overwrite,
-                                summary, evaluation)
+        location = write_output(fs, args.output, result, vectors, result_config(result, config),
+                                args.overwrite, summary, evaluation)
         last = result.metrics[-1]
         log.info("done in %.1f s: %d words, final loss %.4f; wrote %s",
                  summary["total_seconds"], len(result.vocab), last["loss"], location)
         if args.neighbors:
-            print_neighbors(result, [w for w in args.neighbors.split(",") if w])
+            print_neighbors(vectors, [w for w in args.neighbors.split(",") if w])
         return EXIT_OK
     except OutputExistsError as err:
         log.error("%s", err)

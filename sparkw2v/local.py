@@ -5,6 +5,7 @@ run with `num_partitions=1`.
 """
 from __future__ import annotations
 
+import heapq
 import logging
 import time
 from collections import Counter
@@ -18,7 +19,7 @@ from .kernels import train_slice
 from .params import Params, init_params
 from .text import read_local_sentences
 from .training import build_kernel_tables, encode_sentences, kernel_settings, round_bounds, round_seed, schedule
-from .vocab import EmptyVocabularyError, Vocabulary
+from .vocab import EmptyVocabularyError, Vocabulary, vocabulary_order
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,13 @@ def vocabulary_from_sentences(sentences: Iterable[list[str]], min_count: int = 5
         counter.update(sentence)
     corpus_words = sum(counter.values())
     if corpus_words == 0:
-        raise EmptyVocabularyError("the corpus has no tokens: the input is empty or all its lines are blank")
-    kept = sorted(((w, c) for w, c in counter.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0]))
+        raise EmptyVocabularyError.no_tokens()
+    kept = [(w, c) for w, c in counter.items() if c >= min_count]
     if max_vocab_size is not None:
-        kept = kept[:max_vocab_size]
+        kept = heapq.nsmallest(max_vocab_size, kept, key=vocabulary_order)
     if not kept:
-        top = ", ".join(f"{w!r}: {c}" for w, c in counter.most_common(5))
-        raise EmptyVocabularyError(f"no word occurs at least min_count={min_count} times; the highest "
-                                   f"counts are {top}. Lower min_count or give a larger corpus.")
+        raise EmptyVocabularyError.below_min_count(min_count, heapq.nsmallest(5, counter.items(),
+                                                                              key=vocabulary_order))
     return Vocabulary.from_counts(kept, corpus_words)
 
 

@@ -18,6 +18,22 @@ log = logging.getLogger(__name__)
 class EmptyVocabularyError(ValueError):
     """No word survives min_count / max_vocab_size, or the corpus has no tokens at all."""
 
+    @classmethod
+    def no_tokens(cls) -> "EmptyVocabularyError":
+        return cls("the corpus has no tokens: the input is empty or all its lines are blank")
+
+    @classmethod
+    def below_min_count(cls, min_count: int, top: list[tuple[str, int]]) -> "EmptyVocabularyError":
+        """`top`: the most frequent (word, count) pairs, in vocabulary order."""
+        shown = ", ".join(f"{w!r}: {c}" for w, c in top)
+        return cls(f"no word occurs at least min_count={min_count} times; the highest counts are "
+                   f"{shown}. Lower min_count or give a larger corpus.")
+
+
+def vocabulary_order(word_count: tuple[str, int]) -> tuple[int, str]:
+    """Sort key of the vocabulary: count descending, ties by the word."""
+    return -word_count[1], word_count[0]
+
 
 @dataclass(frozen=True)
 class Vocabulary:
@@ -33,7 +49,7 @@ class Vocabulary:
 
     @classmethod
     def from_counts(cls, word_counts, corpus_words: int | None = None) -> "Vocabulary":
-        pairs = sorted(word_counts, key=lambda wc: (-wc[1], wc[0]))
+        pairs = sorted(word_counts, key=vocabulary_order)
         words = np.array([w for w, _ in pairs], dtype=object)
         counts = np.array([c for _, c in pairs], dtype=np.int64)
         total = int(counts.sum()) if corpus_words is None else int(corpus_words)
@@ -78,18 +94,14 @@ def build_vocabulary(sentences: RDD, min_count: int = 5, max_vocab_size: int | N
     try:
         corpus_words = counts.map(lambda wc: wc[1]).sum()
         if corpus_words == 0:
-            raise EmptyVocabularyError("the corpus has no tokens: the input is empty or all its lines are blank")
+            raise EmptyVocabularyError.no_tokens()
         kept = counts.filter(lambda wc: wc[1] >= min_count)
         if max_vocab_size is not None:
-            pairs = kept.takeOrdered(max_vocab_size, key=lambda wc: (-wc[1], wc[0]))
+            pairs = kept.takeOrdered(max_vocab_size, key=vocabulary_order)
         else:
             pairs = kept.collect()
         if not pairs:
-            top = counts.takeOrdered(5, key=lambda wc: (-wc[1], wc[0]))
-            shown = ", ".join(f"{w!r}: {c}" for w, c in top)
-            raise EmptyVocabularyError(
-                f"no word occurs at least min_count={min_count} times; the highest counts are "
-                f"{shown}. Lower min_count or give a larger corpus.")
+            raise EmptyVocabularyError.below_min_count(min_count, counts.takeOrdered(5, key=vocabulary_order))
         vocab = Vocabulary.from_counts(pairs, corpus_words)
     finally:
         counts.unpersist()
