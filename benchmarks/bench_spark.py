@@ -233,7 +233,8 @@ class Heartbeat:
 # ------------------------------------------------------------------------------------------------
 
 def sparkw2v_config(model: str, epochs: int, seed: int, partitions: int | None = None, syncs: int = 1,
-                    averaging: str = "touched"):
+                    averaging: str = "touched", scale_alpha: bool | None = None,
+                    local_copy: str = "partition"):
     from sparkw2v.config import TrainConfig
     spec = MODELS[model]
     return TrainConfig(architecture="skipgram", loss=spec["loss"], vector_size=COMMON["vector_size"],
@@ -241,6 +242,7 @@ def sparkw2v_config(model: str, epochs: int, seed: int, partitions: int | None =
                        negative=spec["negative"], alpha=COMMON["alpha"], min_alpha=COMMON["min_alpha"],
                        epochs=epochs, max_sentence_length=COMMON["max_sentence_length"],
                        num_partitions=partitions, syncs_per_epoch=syncs, averaging=averaging,
+                       scale_alpha=scale_alpha, local_copy=local_copy,
                        seed=seed).validate()  # compute_loss as in the default config (on)
 
 
@@ -341,7 +343,7 @@ class Bench:
         spark = self.get_spark()
         epochs = self.args.epochs
         config = sparkw2v_config(item["model"], epochs, self.args.seed, item["partitions"], item["syncs"],
-                                 self.args.averaging)
+                                 self.args.averaging, self.args.scale_alpha, self.args.local_copy)
         # Untimed: every Python worker loads (or compiles) this loss's kernels before the timed fit.
         t0 = time.perf_counter()
         warm = spark.sparkContext.defaultParallelism
@@ -468,7 +470,8 @@ def compatibility_key(args, corpus: dict) -> dict:
     return {"corpus_source": os.path.abspath(args.corpus), "corpus_sha256": corpus["source_sha256"],
             "max_tokens": args.max_tokens, "tokens": corpus["tokens"], "epochs": args.epochs,
             "kernel_epochs": args.kernel_epochs, "master": args.master, "seed": args.seed,
-            "averaging": args.averaging, **COMMON, "models": MODELS}
+            "averaging": args.averaging, "scale_alpha": args.scale_alpha,
+            "local_copy": args.local_copy if args.local_copy != "partition" else None, **COMMON, "models": MODELS}
 
 
 def load_results(path: str, key: dict, fresh: bool) -> dict | None:
@@ -476,9 +479,9 @@ def load_results(path: str, key: dict, fresh: bool) -> dict | None:
         return None
     with open(path) as handle:
         results = json.load(handle)
-    if results.get("compatibility") != key:
-        old = results.get("compatibility") or {}
-        diff = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
+    old = results.get("compatibility") or {}
+    diff = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))  # a missing key reads as None
+    if diff:
         raise SystemExit(f"{path} holds results of other settings ({', '.join(diff)} differ); use --fresh to "
                          f"start over or --out/--name to write elsewhere")
     return results
@@ -882,7 +885,11 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--kernel-epochs", type=int, default=1, help="epochs of the single-thread kernel run (default 1)")
     parser.add_argument("--gensim-workers", type=int, default=2, help="gensim worker threads (default 2: the cores)")
-    parser.add_argument("--averaging", default="touched", choices=("touched", "mean"))
+    parser.add_argument("--averaging", default="touched", choices=("touched", "mean", "sum"))
+    parser.add_argument("--scale-alpha", default="auto", choices=("auto", "on", "off"),
+                        help="sparkw2v scale_alpha (default auto: the library's default)")
+    parser.add_argument("--local-copy", default="partition", choices=("partition", "executor"),
+                        help="sparkw2v local_copy (default partition)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-tokens", type=int, default=None,
                         help="train on the first N tokens only (a smoke test; results go to spark-smoke.*)")
@@ -896,6 +903,7 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=os.path.join(HERE, "results"), help="results folder (default: %(default)s)")
     parser.add_argument("--name", default=None, help="results file stem (default spark, or spark-smoke with --max-tokens)")
     args = parser.parse_args(argv)
+    args.scale_alpha = {"auto": None, "on": True, "off": False}[args.scale_alpha]
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if args.epochs < 1 or args.kernel_epochs < 1 or args.gensim_workers < 1 or \
             (args.max_tokens is not None and args.max_tokens < 1000):
@@ -931,7 +939,7 @@ def main(argv=None) -> int:
         results = {"benchmark": "bench_spark", "compatibility": key,
                    "settings": {**COMMON, "models": MODELS, "epochs": args.epochs, "kernel_epochs": args.kernel_epochs,
                                 "master": args.master, "driver_memory": args.driver_memory, "seed": args.seed,
-                                "averaging": args.averaging, "gensim_workers": args.gensim_workers,
+                                "averaging": args.averaging, "scale_alpha": args.scale_alpha, "local_copy": args.local_copy, "gensim_workers": args.gensim_workers,
                                 "analogy_restrict": ANALOGY_RESTRICT, "warmup_tokens": WARMUP_TOKENS,
                                 "thread_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                                           "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")},

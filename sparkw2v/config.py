@@ -15,6 +15,7 @@ from typing import Any
 ARCHITECTURES = ("skipgram", "cbow")
 LOSSES = ("ns", "hs", "ns+hs")
 AVERAGING = ("touched", "mean", "sum")
+LOCAL_COPIES = ("partition", "executor")
 INPUT_FORMATS = ("text", "parquet")
 
 # Longest Huffman code the kernels accept. word2vec.c uses 40; a code this long needs a count
@@ -52,6 +53,7 @@ class TrainConfig:
     num_partitions: int | None = None
     syncs_per_epoch: int = 1
     averaging: str = "touched"
+    local_copy: str = "partition"
     scale_alpha: bool | None = None
     seed: int = 1
     compute_loss: bool = True
@@ -71,21 +73,21 @@ class TrainConfig:
     def use_hs(self) -> bool:
         return self.loss in ("hs", "ns+hs")
 
-    @property
-    def partition_alpha_factor(self) -> float:
-        """How much each partition's learning rate is raised over the global schedule.
+    def alpha_factor(self, copies: int) -> float:
+        """How much each local copy's learning rate is raised over the global schedule.
 
-        Averaging P copies that each took a step of size alpha moves the shared rows by about one such
-        step, not P of them. Measured on wiki-aa (SGNS, 3 epochs): without scaling, P=2 lands where a
-        single copy at alpha/2 does (20.1% analogies against 30.1%), and P=8 at 3.2%; scaling each
-        copy's rate by P (the linear scaling rule of data-parallel SGD) gives 27.2% and 16.3%. For
-        hierarchical softmax the same scaling at P=8 without subsampling wrecked the model (0.02%), so
-        `scale_alpha=None` (auto) scales negative sampling alone; True or False force it.
+        Averaging `copies` copies that each took a step of size alpha moves the shared rows by about one
+        such step, not `copies` of them. Measured on wiki-aa (SGNS, 3 epochs): without scaling, P=2
+        lands where a single copy at alpha/2 does (20.1% analogies against 30.1%), and P=8 at 3.2%;
+        scaling each copy's rate by P (the linear scaling rule of data-parallel SGD) gives 27.2% and
+        16.3%. For hierarchical softmax the same scaling at P=8 without subsampling wrecked the model
+        (0.02%), so `scale_alpha=None` (auto) scales negative sampling alone; True or False force it.
+        The copies are the partitions, or the executors with `local_copy="executor"`.
         """
         scale = self.loss == "ns" if self.scale_alpha is None else self.scale_alpha
-        if not scale or self.averaging == "sum" or not self.num_partitions:
+        if not scale or self.averaging == "sum":
             return 1.0
-        return float(self.num_partitions)
+        return float(max(copies, 1))
 
     def alpha_at(self, progress: float) -> float:
         """Learning rate after `progress` (0..1) of all epochs: linear from alpha to min_alpha."""
@@ -98,6 +100,10 @@ class TrainConfig:
         _choice("architecture", self.architecture, ARCHITECTURES)
         _choice("loss", self.loss, LOSSES)
         _choice("averaging", self.averaging, AVERAGING)
+        _choice("local_copy", self.local_copy, LOCAL_COPIES)
+        if self.local_copy == "executor" and self.averaging == "mean":
+            raise ConfigError("averaging='mean' with local_copy='executor': the number of executor copies is "
+                              "only known per row, so choose averaging='touched' or 'sum'")
         _int_range("vector_size", self.vector_size, 1, 10_000)
         _int_range("window", self.window, 1, 1_000)
         _int_range("min_count", self.min_count, 1, None)

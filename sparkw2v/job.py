@@ -18,7 +18,7 @@ import platform
 import sys
 import time
 
-from .config import ARCHITECTURES, AVERAGING, INPUT_FORMATS, LOSSES, ConfigError, TrainConfig
+from .config import ARCHITECTURES, AVERAGING, INPUT_FORMATS, LOCAL_COPIES, LOSSES, ConfigError, TrainConfig
 
 log = logging.getLogger("sparkw2v")
 
@@ -84,6 +84,11 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
     dist.add_argument("--averaging", choices=AVERAGING, default=_DEFAULTS.averaging,
                       help="'touched': mean over the partitions that changed each row; 'mean': over all; "
                            "'sum': apply every partition's update in full (no --scale-alpha needed; can overshoot)")
+    dist.add_argument("--local-copy", choices=LOCAL_COPIES, default=_DEFAULTS.local_copy,
+                      help="'partition': every partition trains its own copy of the parameters (runs are "
+                           "bit-identical); 'executor': the partitions of one executor train one shared copy "
+                           "in place, as word2vec.c's threads do, and only the executors' copies are averaged "
+                           "(quality holds as partitions grow; runs are not bit-identical)")
     dist.add_argument("--checkpoint-dir", default=None, metavar="DIR",
                       help="save parameters, vocabulary, config and metrics after every epoch (any "
                            "Hadoop filesystem path)")
@@ -119,8 +124,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         negative=args.negative, ns_exponent=args.ns_exponent, alpha=args.alpha, min_alpha=args.min_alpha,
         epochs=args.epochs, cbow_mean=args.cbow_mean, max_sentence_length=args.max_sentence_length,
         lowercase=args.lowercase, num_partitions=args.num_partitions,
-        syncs_per_epoch=args.syncs_per_epoch, averaging=args.averaging, scale_alpha=args.scale_alpha,
-        seed=args.seed)
+        syncs_per_epoch=args.syncs_per_epoch, averaging=args.averaging, local_copy=args.local_copy,
+        scale_alpha=args.scale_alpha, seed=args.seed)
 
 
 def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2v"):

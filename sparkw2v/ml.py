@@ -17,7 +17,7 @@ as a `WordVectors`.
 Parameter names follow Spark MLlib's `Word2Vec` where one exists (vectorSize, windowSize, minCount,
 maxIter, stepSize, seed, numPartitions, maxSentenceLength, inputCol, outputCol); the rest are ours
 (architecture, loss, negative, sample, nsExponent, minAlpha, cbowMean, syncsPerEpoch, averaging,
-maxVocabSize). Differences from MLlib, on purpose:
+localCopy, scaleAlpha, maxVocabSize). Differences from MLlib, on purpose:
 
 - `seed` defaults to the constant 1, not a hash of the class name.
 - `numPartitions` defaults to None: Spark's default parallelism (MLlib: 1).
@@ -83,6 +83,7 @@ _PARAM_TO_CONFIG = {
     "numPartitions": "num_partitions",
     "syncsPerEpoch": "syncs_per_epoch",
     "averaging": "averaging",
+    "localCopy": "local_copy",
     "scaleAlpha": "scale_alpha",
     "seed": "seed",
 }
@@ -154,6 +155,10 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
                        "row by the partitions that changed it, 'mean' by all partitions, 'sum' "
                        "applies every update in full (one of 'touched', 'mean', 'sum')",
                        TypeConverters.toString)
+    localCopy = _param("localCopy", "'partition': each partition trains its own copy of the parameters "
+                       "(bit-identical runs); 'executor': the partitions of one executor share one copy "
+                       "(Hogwild, as word2vec.c's threads) and only executor copies are averaged",
+                       TypeConverters.toString)
     scaleAlpha = _param("scaleAlpha", "multiply each partition's learning rate by numPartitions, so "
                         "that averaging P copies keeps the progress of one (true or false, or None: "
                         "on for loss 'ns' only)", lambda v: None if v is None else TypeConverters.toBoolean(v))
@@ -211,6 +216,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
 
     def getAveraging(self) -> str:
         return self.getOrDefault(self.averaging)
+
+    def getLocalCopy(self) -> str:
+        return self.getOrDefault(self.localCopy)
 
     # -- helpers --------------------------------------------------------------------------------------
     def trainConfig(self) -> TrainConfig:
@@ -324,6 +332,9 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
 
     def setAveraging(self, value: str) -> "Word2Vec":
         return self._set(averaging=value)
+
+    def setLocalCopy(self, value: str) -> "Word2Vec":
+        return self._set(localCopy=value)
 
     def setScaleAlpha(self, value: bool | None) -> "Word2Vec":
         return self._set(scaleAlpha=value)

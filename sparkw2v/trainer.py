@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from pyspark import RDD, StorageLevel
 from pyspark.broadcast import Broadcast
 from pyspark.sql import SparkSession
 
+from . import shared_copy
 from .checkpoint import CheckpointStore, check_compatible
 from .config import TrainConfig
 from .corpus import read_corpus
@@ -217,6 +219,7 @@ def train_on_encoded(spark: SparkSession, encoded: RDD, vocab: Vocabulary, confi
     params = init_params(len(vocab), config) if params is None else params
     steps = schedule(config, first_epoch)
     metrics = []
+    run_id = uuid.uuid4().hex[:16]
     job_started = time.perf_counter()
     try:
         for done, step in enumerate(steps):
@@ -224,12 +227,13 @@ def train_on_encoded(spark: SparkSession, encoded: RDD, vocab: Vocabulary, confi
                                  f"round {step.round + 1}/{config.syncs_per_epoch}")
             started = time.perf_counter()
             params, stats, driver_bytes = _sync_round(sc, encoded, params, tables, settings, step,
-                                                      config, partitions)
+                                                      config, partitions, run_id)
             seconds = time.perf_counter() - started
             record = round_record(step, sum(s[1] for s in stats), sum(s[2] for s in stats),
                                   sum(s[3] for s in stats), seconds)
             record["driver_bytes_in"] = driver_bytes
             record["partitions"] = partitions
+            record["copies"] = len({s[4] for s in stats})  # parameter copies averaged in this round
             metrics.append(record)
             if not params.all_finite():
                 raise TrainingDivergedError(
@@ -237,52 +241,72 @@ def train_on_encoded(spark: SparkSession, encoded: RDD, vocab: Vocabulary, confi
                     f"(alpha {step.alpha_start:.4g}); lower --alpha and resume from the last checkpoint")
             elapsed = time.perf_counter() - job_started
             eta = elapsed / (done + 1) * (len(steps) - done - 1)
-            log.info("epoch %d/%d round %d/%d: %s words/s, loss %.4f, alpha %.5f -> %.5f, %.1f s, ETA %s",
-                     record["epoch"], config.epochs, record["round"], config.syncs_per_epoch,
+            log.info("epoch %d/%d round %d/%d: %s words/s, loss %.4f, alpha %.5f -> %.5f, %d copies averaged, "
+                     "%.1f s, ETA %s", record["epoch"], config.epochs, record["round"], config.syncs_per_epoch,
                      f"{record['words_per_sec']:,.0f}", record["loss"], step.alpha_start, step.alpha_end,
-                     seconds, _duration(eta))
+                     record["copies"], seconds, _duration(eta))
             if on_round is not None:
                 on_round(record)
             if on_epoch is not None and step.round == config.syncs_per_epoch - 1:
                 on_epoch(step.epoch + 1, params, metrics)
     finally:
         tables.destroy()
+        if config.local_copy == "executor":
+            _remove_shared_copies(sc, run_id)
     return TrainResult(vocab, params, metrics)
 
 
 def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config: TrainConfig,
-                partitions: int):
-    """One broadcast -> train -> combine cycle. Returns new params, per-partition stats, driver bytes."""
+                partitions: int, run_id: str):
+    """One broadcast -> train -> combine cycle. Returns new params, per-partition stats, driver bytes.
+
+    local_copy="partition": each task trains its own copy of the broadcast; the copies are averaged.
+    local_copy="executor": the tasks of one executor train one shared copy (shared_copy.py); each row
+    of each executor's copy is recovered from its newest snapshot, and the executors' copies averaged.
+    """
     shared = sc.broadcast(params)
     rounds = config.syncs_per_epoch
     averaging = config.averaging
-    scale = config.partition_alpha_factor
+    per_executor = config.local_copy == "executor"
+    scale = config.alpha_factor(_executor_count(sc) if per_executor else partitions)
+    sequence = step.epoch * rounds + step.round
     seeds = [round_seed(config, step.epoch, step.round, p) for p in range(partitions)]
 
     def train_partition(p, records):
         base = shared.value
-        local = base.copy()
+        if per_executor:
+            directory = shared_copy.local_directory()
+            local = shared_copy.attach(directory, run_id, sequence, base)
+            owner = shared_copy.copy_group(directory)
+        else:
+            local, owner = base.copy(), p
         loss = words = examples = 0
         for ids, offsets in records:
             first, last = round_bounds(offsets, step.round, rounds)
             result = train_slice(ids, offsets[first:last + 1], *local, tables.value, settings,
                                  step.alpha_start * scale, step.alpha_end * scale, seeds[p])
             loss, words, examples = result
-        yield (_STATS, 0), (p, loss, words, examples)
+        yield (_STATS, 0), (p, loss, words, examples, owner)
+        taken = shared_copy.snapshot_time()
         for m, (new, old) in enumerate(zip(local, base)):
             rows = touched_rows(new, old)
             blocks = rows // ROW_BLOCK
             cuts = np.flatnonzero(np.diff(blocks)) + 1
             for block_rows in np.split(rows, cuts) if rows.size else []:
-                yield (m, int(block_rows[0] // ROW_BLOCK)), (p, block_rows, new[block_rows])
+                yield (m, int(block_rows[0] // ROW_BLOCK)), (owner, taken, block_rows, new[block_rows])
 
     def combine(key, contributions):
         contributions = sorted(contributions, key=lambda c: c[0])
         if key[0] == _STATS:
             return key, contributions
-        base = shared.value[key[0]]
-        return key, combine_rows(base, [(rows, values) for _, rows, values in contributions],
-                                 partitions, averaging)
+        if per_executor:
+            snapshots: dict[str, list] = {}
+            for owner, taken, rows, values in contributions:
+                snapshots.setdefault(owner, []).append((taken, rows, values))
+            copies = [shared_copy.latest_rows(snapshots[owner]) for owner in sorted(snapshots)]
+        else:
+            copies = [(rows, values) for _, _, rows, values in contributions]
+        return key, combine_rows(shared.value[key[0]], copies, partitions, averaging)
 
     combined = (encoded.mapPartitionsWithIndex(train_partition)
                 .combineByKey(lambda v: [v], _append, _extend, numPartitions=partitions)
@@ -300,6 +324,23 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
         driver_bytes += rows.nbytes + values.nbytes
     shared.destroy()
     return new_params, stats, driver_bytes
+
+
+def _executor_count(sc) -> int:
+    """Executors now registered; the status tracker lists the driver too (alone in local mode)."""
+    return max(1, len(sc._jsc.sc().statusTracker().getExecutorInfos()) - 1)
+
+
+def _remove_shared_copies(sc, run_id: str) -> None:
+    """Best effort: delete the last round's shared files on the executors (Spark also deletes their
+    local directories when they stop). Spreads a few tasks per core so that every executor likely runs one."""
+    tasks = 4 * max(sc.defaultParallelism, 1)
+    sc.setJobDescription("sparkw2v: remove the executors' shared copies")
+    try:
+        sc.parallelize(range(tasks), tasks).foreach(
+            lambda _: shared_copy.remove_files(shared_copy.local_directory(), run_id))
+    except Exception as exc:  # never fail a finished training over scratch files
+        log.warning("could not remove the shared copies of run %s: %s", run_id, exc)
 
 
 def _append(items: list, item) -> list:

@@ -26,6 +26,15 @@ def dot(a, b):
     return total
 
 
+@njit(inline="always", cache=CACHE, fastmath=True)
+def axpy_pair(g, x, out, grad):
+    """grad += g * out and out += g * x in one pass (out read once; both use out's old value)."""
+    for i in range(x.shape[0]):
+        old = out[i]
+        grad[i] += g * old
+        out[i] = old + g * x[i]
+
+
 @njit(inline="always", cache=CACHE)
 def softplus(f):
     """log(1 + e^f) without overflow: the NLL of a label is softplus(-f) for 1, softplus(f) for 0."""
@@ -36,7 +45,6 @@ def softplus(f):
 
 @njit(cache=CACHE, fastmath=True)
 def ns_step(x, target, syn1neg, grad, alpha, negative, noise_prob, noise_alias, state, compute_loss):
-    size = x.shape[0]
     vocab_size = noise_prob.shape[0]
     loss = 0.0
     for k in range(negative + 1):
@@ -63,16 +71,12 @@ def ns_step(x, target, syn1neg, grad, alpha, negative, noise_prob, noise_alias, 
         if compute_loss:
             loss += softplus(-f) if label > 0.0 else softplus(f)
         g32 = np.float32(g)
-        for i in range(size):
-            grad[i] += g32 * out[i]
-        for i in range(size):
-            out[i] += g32 * x[i]
+        axpy_pair(g32, x, out, grad)
     return loss, state
 
 
 @njit(cache=CACHE, fastmath=True)
 def hs_step(x, target, syn1, grad, alpha, code_offsets, codes, points, compute_loss):
-    size = x.shape[0]
     loss = 0.0
     for j in range(code_offsets[target], code_offsets[target + 1]):
         out = syn1[points[j]]
@@ -83,8 +87,5 @@ def hs_step(x, target, syn1, grad, alpha, code_offsets, codes, points, compute_l
         if f <= -MAX_EXP or f >= MAX_EXP:
             continue
         g32 = (np.float32(1.0 - code) - np.float32(1.0) / (np.float32(1.0) + np.exp(-f))) * np.float32(alpha)
-        for i in range(size):
-            grad[i] += g32 * out[i]
-        for i in range(size):
-            out[i] += g32 * x[i]
+        axpy_pair(g32, x, out, grad)
     return loss

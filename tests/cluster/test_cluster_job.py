@@ -33,3 +33,23 @@ def test_spark_submit_to_standalone_cluster(standalone_cluster, tmp_path):
     kv = KeyedVectors.load_word2vec_format(str(out / "vectors.bin"), binary=True)
     assert kv.vector_size == 32 and len(kv) == metrics["vocab_size"]
     assert np.isfinite(kv.vectors).all()
+
+
+def test_executor_copies_are_averaged_across_the_two_workers(standalone_cluster, tmp_path):
+    """--local-copy executor: the 4 partitions train the copies of 2 single-core executors, and the
+    rounds average those 2 copies (metrics.json counts them)."""
+    out = tmp_path / "model"
+    done = standalone_cluster.submit(
+        str(REPO / "jobs" / "train_word2vec.py"), "--input", str(DEMO_CORPUS), "--output", str(out),
+        "--epochs", "2", "--vector-size", "32", "--num-partitions", "4", "--local-copy", "executor",
+        "--sample", "1e-4")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [r["copies"] for r in metrics["rounds"]] == [2, 2]
+    assert json.loads((out / "config.json").read_text())["local_copy"] == "executor"
+
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors.load_word2vec_format(str(out / "vectors.bin"), binary=True)
+    assert np.isfinite(kv.vectors).all() and len(kv) == metrics["vocab_size"]

@@ -1,6 +1,7 @@
 """The Spark trainer on local[2]: the whole output folder, gensim round-trips, determinism."""
 import gzip
 import json
+import os
 
 import numpy as np
 import pytest
@@ -82,3 +83,29 @@ def test_driver_receives_one_averaged_copy(spark, small_corpus):
     result = train(spark, InputSpec([str(small_corpus)]), config)
     one_copy = sum(m.nbytes for m in result.params) + 8 * sum(m.shape[0] for m in result.params)
     assert all(0 < r["driver_bytes_in"] <= one_copy for r in result.metrics)
+
+
+def _shared_files(spark):
+    from sparkw2v import shared_copy
+
+    def listing(_):
+        directory = shared_copy.local_directory()
+        return [name for name in os.listdir(directory) if name.startswith(shared_copy.PREFIX)]
+
+    return spark.sparkContext.parallelize(range(4), 4).flatMap(listing).collect()
+
+
+def test_executor_copy_trains_one_shared_copy_and_removes_its_files(spark, small_corpus):
+    """local[2] is one executor: its 4 partitions train one copy, so nothing is divided by 4 and the
+    final loss falls below that of 4 averaged partition copies (scaling off in both)."""
+    config = _config(num_partitions=4, scale_alpha=False).replace(epochs=3)
+    per_partition = train(spark, InputSpec([str(small_corpus)]), config)
+    per_executor = train(spark, InputSpec([str(small_corpus)]), config.replace(local_copy="executor"))
+    assert per_executor.params.all_finite()
+    assert not np.array_equal(per_executor.params.syn0, per_partition.params.syn0)
+
+    def last_epoch_loss(result):
+        return result.metrics[-1]["loss"]
+
+    assert last_epoch_loss(per_executor) < last_epoch_loss(per_partition)
+    assert _shared_files(spark) == []

@@ -47,12 +47,12 @@ def test_touched_rows_finds_exactly_the_changed_rows():
 
 
 def test_partition_learning_rate_scaling():
-    assert TrainConfig(num_partitions=8).partition_alpha_factor == 8.0
-    assert TrainConfig(num_partitions=1).partition_alpha_factor == 1.0
-    assert TrainConfig(num_partitions=8, scale_alpha=False).partition_alpha_factor == 1.0
-    assert TrainConfig(num_partitions=8, averaging="sum").partition_alpha_factor == 1.0
-    assert TrainConfig(num_partitions=8, loss="hs").partition_alpha_factor == 1.0
-    assert TrainConfig(num_partitions=8, loss="hs", scale_alpha=True).partition_alpha_factor == 8.0
+    assert TrainConfig().alpha_factor(8) == 8.0
+    assert TrainConfig().alpha_factor(1) == 1.0
+    assert TrainConfig(scale_alpha=False).alpha_factor(8) == 1.0
+    assert TrainConfig(averaging="sum").alpha_factor(8) == 1.0
+    assert TrainConfig(loss="hs").alpha_factor(8) == 1.0
+    assert TrainConfig(loss="hs", scale_alpha=True).alpha_factor(8) == 8.0
 
 
 def test_init_is_seeded_and_in_range():
