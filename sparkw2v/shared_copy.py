@@ -8,6 +8,11 @@ arrays in place, without locks, as word2vec.c's threads do (Hogwild). Tasks that
 finished continue from its updates instead of from the round's broadcast, so one executor behaves like
 one multi-threaded word2vec process and only the executors' copies are averaged.
 
+The file starts with a counter of the words the executor's tasks have claimed this round
+(`claim_words`): a task's learning rate runs over its own stretch of the executor's share of the round,
+as word2vec.c's threads follow one global word count, instead of every task restarting the round's
+schedule from the top.
+
 Each task reports every row that differs from the broadcast, read from the shared copy when it ends,
 with a timestamp. For a row, the newest such snapshot on an executor is taken after every task there
 that changed the row had finished, so `latest_rows` recovers the executor's final copy of that row.
@@ -16,6 +21,7 @@ numpy and the standard library only: this runs inside Spark tasks.
 """
 from __future__ import annotations
 
+import fcntl
 import glob
 import mmap
 import os
@@ -29,6 +35,7 @@ import numpy as np
 from .params import Params
 
 PREFIX = "sparkw2v-shared-"
+HEADER_BYTES = 64  # the int64 word counter, padded to a cache line so the parameters stay aligned
 
 
 def local_directory() -> str:
@@ -49,10 +56,11 @@ def attach(directory: str, run_id: str, sequence: int, base: Params) -> Params:
     earlier rounds of the same run are removed on the way.
     """
     remove_files(directory, run_id, before=sequence)
-    path = os.path.join(directory, f"{PREFIX}{run_id}-{sequence:06d}.bin")
+    path = _path(directory, run_id, sequence)
     if not os.path.exists(path):
         part = f"{path}.{os.getpid()}.{uuid.uuid4().hex}.part"
         with open(part, "wb") as handle:
+            handle.write(bytes(HEADER_BYTES))
             for matrix in base:
                 handle.write(np.ascontiguousarray(matrix, dtype=np.float32).tobytes())
         try:
@@ -63,12 +71,30 @@ def attach(directory: str, run_id: str, sequence: int, base: Params) -> Params:
             os.unlink(part)
     with open(path, "r+b") as handle:
         mapping = mmap.mmap(handle.fileno(), 0)
-    flat = np.frombuffer(mapping, dtype=np.float32)
+    flat = np.frombuffer(mapping, dtype=np.float32, offset=HEADER_BYTES)
     views, start = [], 0
     for matrix in base:
         views.append(flat[start:start + matrix.size].reshape(matrix.shape))
         start += matrix.size
     return Params(*views)
+
+
+def claim_words(directory: str, run_id: str, sequence: int, words: int) -> int:
+    """Add `words` to the round's counter on this executor; returns the count before (call after attach)."""
+    with open(_path(directory, run_id, sequence), "r+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            before = int.from_bytes(handle.read(8), "little")
+            handle.seek(0)
+            handle.write((before + words).to_bytes(8, "little"))
+        finally:
+            handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    return before
+
+
+def _path(directory: str, run_id: str, sequence: int) -> str:
+    return os.path.join(directory, f"{PREFIX}{run_id}-{sequence:06d}.bin")
 
 
 def remove_files(directory: str, run_id: str, before: int | None = None) -> int:

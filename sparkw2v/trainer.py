@@ -220,6 +220,7 @@ def train_on_encoded(spark: SparkSession, encoded: RDD, vocab: Vocabulary, confi
     steps = schedule(config, first_epoch)
     metrics = []
     run_id = uuid.uuid4().hex[:16]
+    total_words = encoded.map(lambda record: len(record[0])).sum() if config.local_copy == "executor" else 0
     job_started = time.perf_counter()
     try:
         for done, step in enumerate(steps):
@@ -227,7 +228,7 @@ def train_on_encoded(spark: SparkSession, encoded: RDD, vocab: Vocabulary, confi
                                  f"round {step.round + 1}/{config.syncs_per_epoch}")
             started = time.perf_counter()
             params, stats, driver_bytes = _sync_round(sc, encoded, params, tables, settings, step,
-                                                      config, partitions, run_id)
+                                                      config, partitions, run_id, total_words)
             seconds = time.perf_counter() - started
             record = round_record(step, sum(s[1] for s in stats), sum(s[2] for s in stats),
                                   sum(s[3] for s in stats), seconds)
@@ -257,7 +258,7 @@ def train_on_encoded(spark: SparkSession, encoded: RDD, vocab: Vocabulary, confi
 
 
 def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config: TrainConfig,
-                partitions: int, run_id: str):
+                partitions: int, run_id: str, total_words: int):
     """One broadcast -> train -> combine cycle. Returns new params, per-partition stats, driver bytes.
 
     local_copy="partition": each task trains its own copy of the broadcast; the copies are averaged.
@@ -268,24 +269,33 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
     rounds = config.syncs_per_epoch
     averaging = config.averaging
     per_executor = config.local_copy == "executor"
-    scale = config.alpha_factor(_executor_count(sc) if per_executor else partitions)
+    executors = _executor_count(sc) if per_executor else 0
+    scale = config.alpha_factor(executors if per_executor else partitions)
+    executor_words = max(total_words / rounds / max(executors, 1), 1.0)  # one executor's share of the round
     sequence = step.epoch * rounds + step.round
     seeds = [round_seed(config, step.epoch, step.round, p) for p in range(partitions)]
 
     def train_partition(p, records):
         base = shared.value
+        slices = []
+        for ids, offsets in records:
+            first, last = round_bounds(offsets, step.round, rounds)
+            slices.append((ids, offsets[first:last + 1]))
+        alpha_start, alpha_end = step.alpha_start, step.alpha_end
         if per_executor:
             directory = shared_copy.local_directory()
             local = shared_copy.attach(directory, run_id, sequence, base)
             owner = shared_copy.copy_group(directory)
+            words = sum(int(offsets[-1] - offsets[0]) for _, offsets in slices)
+            before = shared_copy.claim_words(directory, run_id, sequence, words)
+            alpha_start, alpha_end = (step.alpha_start + (step.alpha_end - step.alpha_start)
+                                      * min(done / executor_words, 1.0) for done in (before, before + words))
         else:
             local, owner = base.copy(), p
         loss = words = examples = 0
-        for ids, offsets in records:
-            first, last = round_bounds(offsets, step.round, rounds)
-            result = train_slice(ids, offsets[first:last + 1], *local, tables.value, settings,
-                                 step.alpha_start * scale, step.alpha_end * scale, seeds[p])
-            loss, words, examples = result
+        for ids, offsets in slices:
+            loss, words, examples = train_slice(ids, offsets, *local, tables.value, settings, alpha_start * scale,
+                                                alpha_end * scale, seeds[p])
         yield (_STATS, 0), (p, loss, words, examples, owner)
         taken = shared_copy.snapshot_time()
         for m, (new, old) in enumerate(zip(local, base)):

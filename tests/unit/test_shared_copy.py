@@ -43,3 +43,12 @@ def test_latest_rows_takes_each_row_from_the_newest_snapshot_holding_it():
     rows, values = shared_copy.latest_rows([newer, older])
     assert rows.tolist() == [0, 2, 5]
     assert values[:, 0].tolist() == [1.0, 3.0, 4.0]
+
+
+def test_tasks_claim_consecutive_stretches_of_the_executors_words(tmp_path):
+    shared_copy.attach(str(tmp_path), "run", 0, _params())
+    assert shared_copy.claim_words(str(tmp_path), "run", 0, 100) == 0
+    assert shared_copy.claim_words(str(tmp_path), "run", 0, 30) == 100
+    assert shared_copy.claim_words(str(tmp_path), "run", 0, 5) == 130
+    again = shared_copy.attach(str(tmp_path), "run", 0, _params())  # the counter is not a parameter
+    assert np.array_equal(again.syn0, _params().syn0)
