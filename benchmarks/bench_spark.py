@@ -646,7 +646,8 @@ def markdown(results: dict) -> str:
         f"{COMMON['min_count']}, alpha {COMMON['alpha']} → min_alpha {COMMON['min_alpha']}, {s['epochs']} epoch(s), "
         f"lines cut at {COMMON['max_sentence_length']:,} tokens, seed {s['seed']}. **SGNS**: negative 5, sample 1e-4 "
         f"(sparkw2v and gensim). **SG-HS**: hierarchical softmax, sample 0 (sparkw2v and MLlib: MLlib never "
-        f"subsamples). sparkw2v averaging `{s['averaging']}`, compute_loss on (the default)",
+        f"subsamples). sparkw2v local copy per `{s.get('local_copy') or 'partition'}`, averaging `{s['averaging']}`, "
+        f"scale_alpha `{ {None: 'auto', True: 'on', False: 'off'}[s.get('scale_alpha')] }`, compute_loss on (the default)",
         "- **words/s = corpus tokens × epochs ÷ training seconds** (input words, word2vec.c's convention). sparkw2v: "
         "the trainer's `train_seconds` (every sync round: broadcast, kernels, combine; not the vocabulary or "
         "encoding jobs); gensim: `train()`; single-thread kernel: the kernel time of `train_local`. MLlib's fit "
