@@ -157,7 +157,8 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
                        TypeConverters.toString)
     localCopy = _param("localCopy", "'partition': each partition trains its own copy of the parameters "
                        "(bit-identical runs); 'executor': the partitions of one executor share one copy "
-                       "(Hogwild, as word2vec.c's threads) and only executor copies are averaged",
+                       "(Hogwild, as word2vec.c's threads) and only executor copies are averaged (one of "
+                       "'partition', 'executor')",
                        TypeConverters.toString)
     scaleAlpha = _param("scaleAlpha", "multiply each partition's learning rate by numPartitions, so "
                         "that averaging P copies keeps the progress of one (true or false, or None: "

@@ -8,8 +8,12 @@
         combineByKey on (matrix, row block), on the executors -> one averaged copy to the driver
         destroy the broadcast, log progress
 
-Partition p of round r in epoch e is seeded with derive_seed(seed, e, r, p), so a retried task
-recomputes the same rows, and two runs with the same input and partitioning are bit-identical.
+The local copy is the partition's own (local_copy="partition") or its executor's, shared in place by
+the partitions that run there (local_copy="executor", see shared_copy.py).
+
+Partition p of round r in epoch e is seeded with derive_seed(seed, e, r, p). With a copy per
+partition, a retried task recomputes the same rows, and two runs with the same input and partitioning
+are bit-identical; executor copies race like word2vec.c's threads and are not.
 """
 from __future__ import annotations
 

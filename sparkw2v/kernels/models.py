@@ -95,13 +95,15 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
                 for c in range(lo, hi):
                     if c == pos:
                         continue
-                    x = syn0[sentence[c]]
+                    context = sentence[c]
+                    for i in range(size):  # a copy, not a row view (see steps.py)
+                        hidden[i] = syn0[context, i]
                     grad[:] = 0.0
-                    step_loss, state = _steps(x, centre, syn1, syn1neg, grad, alpha, tables,
+                    step_loss, state = _steps(hidden, centre, syn1, syn1neg, grad, alpha, tables,
                                               settings, state)
                     loss += step_loss
                     for i in range(size):
-                        x[i] += grad[i]
+                        syn0[context, i] += grad[i]
                     examples += 1
             else:
                 if hi - lo <= 1:
@@ -109,9 +111,9 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
                 hidden[:] = 0.0
                 for c in range(lo, hi):
                     if c != pos:
-                        context = syn0[sentence[c]]
+                        context = sentence[c]
                         for i in range(size):
-                            hidden[i] += context[i]
+                            hidden[i] += syn0[context, i]
                 if settings.cbow_mean:
                     scale = np.float32(1.0 / (hi - lo - 1))
                     for i in range(size):
@@ -122,9 +124,9 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
                 loss += step_loss
                 for c in range(lo, hi):
                     if c != pos:
-                        context = syn0[sentence[c]]
+                        context = sentence[c]
                         for i in range(size):
-                            context[i] += grad[i]
+                            syn0[context, i] += grad[i]
                 examples += 1
     return loss, words_done, examples
 

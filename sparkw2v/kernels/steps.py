@@ -18,21 +18,23 @@ from .rng import below, next_u64, uniform
 MAX_EXP = 6.0
 
 
+# The output vectors are addressed as (matrix, row) rather than as row views: a view of a row costs a
+# reference-count increment and decrement (two calls with atomic operations) per HS node or NS sample.
 @njit(inline="always", cache=CACHE, fastmath=True)
-def dot(a, b):
+def dot_row(x, matrix, row):
     total = np.float32(0.0)
-    for i in range(a.shape[0]):
-        total += a[i] * b[i]
+    for i in range(x.shape[0]):
+        total += x[i] * matrix[row, i]
     return total
 
 
 @njit(inline="always", cache=CACHE, fastmath=True)
-def axpy_pair(g, x, out, grad):
-    """grad += g * out and out += g * x in one pass (out read once; both use out's old value)."""
+def axpy_pair(g, x, matrix, row, grad):
+    """grad += g * matrix[row] and matrix[row] += g * x in one pass, both from the row's old value."""
     for i in range(x.shape[0]):
-        old = out[i]
+        old = matrix[row, i]
         grad[i] += g * old
-        out[i] = old + g * x[i]
+        matrix[row, i] = old + g * x[i]
 
 
 @njit(inline="always", cache=CACHE)
@@ -60,8 +62,7 @@ def ns_step(x, target, syn1neg, grad, alpha, negative, noise_prob, noise_alias, 
             if word == target:
                 continue
             label = 0.0
-        out = syn1neg[word]
-        f = dot(x, out)
+        f = dot_row(x, syn1neg, word)
         if f > MAX_EXP:
             g = (label - 1.0) * alpha
         elif f < -MAX_EXP:
@@ -71,7 +72,7 @@ def ns_step(x, target, syn1neg, grad, alpha, negative, noise_prob, noise_alias, 
         if compute_loss:
             loss += softplus(-f) if label > 0.0 else softplus(f)
         g32 = np.float32(g)
-        axpy_pair(g32, x, out, grad)
+        axpy_pair(g32, x, syn1neg, word, grad)
     return loss, state
 
 
@@ -79,13 +80,13 @@ def ns_step(x, target, syn1neg, grad, alpha, negative, noise_prob, noise_alias, 
 def hs_step(x, target, syn1, grad, alpha, code_offsets, codes, points, compute_loss):
     loss = 0.0
     for j in range(code_offsets[target], code_offsets[target + 1]):
-        out = syn1[points[j]]
-        f = dot(x, out)
+        node = points[j]
+        f = dot_row(x, syn1, node)
         code = codes[j]
         if compute_loss:
             loss += softplus(f) if code else softplus(-f)
         if f <= -MAX_EXP or f >= MAX_EXP:
             continue
         g32 = (np.float32(1.0 - code) - np.float32(1.0) / (np.float32(1.0) + np.exp(-f))) * np.float32(alpha)
-        axpy_pair(g32, x, out, grad)
+        axpy_pair(g32, x, syn1, node, grad)
     return loss

@@ -31,6 +31,8 @@ def test_defaults_validate():
         ({"alpha": 0.01, "min_alpha": 0.02}, "min_alpha", 0.02),
         ({"architecture": "cbow", "min_alpha": 0.06}, "min_alpha", 0.06),  # above cbow's default 0.05
         ({"averaging": "x"}, "averaging", "x"),
+        ({"local_copy": "node"}, "local_copy", "node"),
+        ({"local_copy": "executor", "averaging": "mean"}, "averaging", "mean"),
         ({"min_count": 0}, "min_count", 0),
         ({"max_vocab_size": 0}, "max_vocab_size", 0),
         ({"sample": 1.0}, "sample", 1.0),
