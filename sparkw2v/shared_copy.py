@@ -8,10 +8,9 @@ arrays in place, without locks, as word2vec.c's threads do (Hogwild). Tasks that
 finished continue from its updates instead of from the round's broadcast, so one executor behaves like
 one multi-threaded word2vec process and only the executors' copies are averaged.
 
-The file starts with a counter of the words the executor's tasks have claimed this round
-(`claim_words`): a task's learning rate runs over its own stretch of the executor's share of the round,
-as word2vec.c's threads follow one global word count, instead of every task restarting the round's
-schedule from the top.
+The file starts with a shared counter of the words the executor's tasks have trained this round: the
+kernels take their learning rate from it and add to it, as word2vec.c's threads share one word count,
+so concurrent and consecutive tasks follow one schedule instead of each restarting the round's.
 
 Each task reports every row that differs from the broadcast, read from the shared copy when it ends,
 with a timestamp. For a row, the newest such snapshot on an executor is taken after every task there
@@ -21,7 +20,6 @@ numpy and the standard library only: this runs inside Spark tasks.
 """
 from __future__ import annotations
 
-import fcntl
 import glob
 import mmap
 import os
@@ -49,11 +47,11 @@ def copy_group(directory: str) -> str:
     return f"{socket.gethostname()}:{directory}"
 
 
-def attach(directory: str, run_id: str, sequence: int, base: Params) -> Params:
+def attach(directory: str, run_id: str, sequence: int, base: Params) -> tuple[Params, np.ndarray]:
     """Map this executor's copy for round `sequence` of run `run_id`, creating it from `base` if needed.
 
-    Returns the three matrices as views of the mapping, which stays open as long as they live. Files of
-    earlier rounds of the same run are removed on the way.
+    Returns the three matrices and the int64[1] word counter, all views of the mapping, which stays open
+    as long as they live. Files of earlier rounds of the same run are removed on the way.
     """
     remove_files(directory, run_id, before=sequence)
     path = _path(directory, run_id, sequence)
@@ -76,21 +74,7 @@ def attach(directory: str, run_id: str, sequence: int, base: Params) -> Params:
     for matrix in base:
         views.append(flat[start:start + matrix.size].reshape(matrix.shape))
         start += matrix.size
-    return Params(*views)
-
-
-def claim_words(directory: str, run_id: str, sequence: int, words: int) -> int:
-    """Add `words` to the round's counter on this executor; returns the count before (call after attach)."""
-    with open(_path(directory, run_id, sequence), "r+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            before = int.from_bytes(handle.read(8), "little")
-            handle.seek(0)
-            handle.write((before + words).to_bytes(8, "little"))
-        finally:
-            handle.flush()
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    return before
+    return Params(*views), np.frombuffer(mapping, dtype=np.int64, count=1)
 
 
 def _path(directory: str, run_id: str, sequence: int) -> str:

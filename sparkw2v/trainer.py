@@ -285,21 +285,16 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
         for ids, offsets in records:
             first, last = round_bounds(offsets, step.round, rounds)
             slices.append((ids, offsets[first:last + 1]))
-        alpha_start, alpha_end = step.alpha_start, step.alpha_end
         if per_executor:
             directory = shared_copy.local_directory()
-            local = shared_copy.attach(directory, run_id, sequence, base)
+            local, progress = shared_copy.attach(directory, run_id, sequence, base)
             owner = shared_copy.copy_group(directory)
-            words = sum(int(offsets[-1] - offsets[0]) for _, offsets in slices)
-            before = shared_copy.claim_words(directory, run_id, sequence, words)
-            alpha_start, alpha_end = (step.alpha_start + (step.alpha_end - step.alpha_start)
-                                      * min(done / executor_words, 1.0) for done in (before, before + words))
         else:
-            local, owner = base.copy(), p
+            local, progress, owner = base.copy(), None, p
         loss = words = examples = 0
         for ids, offsets in slices:
-            loss, words, examples = train_slice(ids, offsets, *local, tables.value, settings, alpha_start * scale,
-                                                alpha_end * scale, seeds[p])
+            loss, words, examples = train_slice(ids, offsets, *local, tables.value, settings, step.alpha_start * scale,
+                                                step.alpha_end * scale, seeds[p], progress, executor_words)
         yield (_STATS, 0), (p, loss, words, examples, owner)
         taken = shared_copy.snapshot_time()
         for m, (new, old) in enumerate(zip(local, base)):

@@ -3,7 +3,7 @@
 Sentences arrive as int32 word ids `ids` with `offsets` (sentence `s` is `ids[offsets[s]:offsets[s+1]]`).
 Per sentence: subsample each occurrence, then for each position draw a shrunk window and run the NS
 and/or HS steps. The learning rate falls linearly from `alpha_start` to `alpha_end` across the slice's
-input words, recomputed at each sentence start.
+input words (or along a counter shared with other tasks), recomputed at each sentence start.
 
 Determinism: every random draw comes from `seed` (see rng.derive_seed), so the same arrays and seed
 give bit-identical parameters.
@@ -48,18 +48,28 @@ class SliceResult(NamedTuple):
 
 
 def train_slice(ids, offsets, syn0, syn1, syn1neg, tables: KernelTables, settings: KernelSettings,
-                alpha_start: float, alpha_end: float, seed: int) -> SliceResult:
-    """Train in place on sentences `offsets[0]..offsets[-1]` of `ids`. See the module docstring."""
+                alpha_start: float, alpha_end: float, seed: int, progress: np.ndarray | None = None,
+                progress_total: float | None = None) -> SliceResult:
+    """Train in place on sentences `offsets[0]..offsets[-1]` of `ids`. See the module docstring.
+
+    By default the learning rate falls over this slice's own words. Tasks that train one shared copy
+    pass a shared int64[1] `progress` counter and the words it will reach (`progress_total`): each adds
+    its words to the counter and takes the rate from the counter, as word2vec.c's threads share one.
+    """
+    if progress is None:
+        progress = np.zeros(1, dtype=np.int64)
+        progress_total = offsets[-1] - offsets[0]
     loss, words, examples = _train(ids, offsets, syn0, syn1, syn1neg, tables, settings,
-                                   float(alpha_start), float(alpha_end), np.uint64(seed))
+                                   float(alpha_start), float(alpha_end), np.uint64(seed), progress,
+                                   float(progress_total))
     return SliceResult(float(loss), int(words), int(examples))
 
 
 @njit(nogil=True, cache=CACHE, fastmath=True)
-def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alpha_end, state):
+def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alpha_end, state, progress,
+           progress_total):
     size = syn0.shape[1]
     n_sentences = offsets.shape[0] - 1
-    total_words = offsets[n_sentences] - offsets[0]
     longest = 0
     for s in range(n_sentences):
         longest = max(longest, offsets[s + 1] - offsets[s])
@@ -72,8 +82,8 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
     window = settings.window
     for s in range(n_sentences):
         alpha = alpha_start
-        if total_words > 0:
-            alpha = alpha_start + (alpha_end - alpha_start) * (words_done / total_words)
+        if progress_total > 0:
+            alpha = alpha_start + (alpha_end - alpha_start) * min(progress[0] / progress_total, 1.0)
         length = 0
         for j in range(offsets[s], offsets[s + 1]):
             word = ids[j]
@@ -85,6 +95,7 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
             sentence[length] = word
             length += 1
         words_done += offsets[s + 1] - offsets[s]
+        progress[0] += offsets[s + 1] - offsets[s]
         for pos in range(length):
             state, bits = next_u64(state)
             reach = window - below(bits, window)  # word2vec.c's shrunk window, 1..window

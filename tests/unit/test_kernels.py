@@ -378,6 +378,26 @@ def test_train_slice_subsamples_and_windows_like_reference_on_offsets_subrange()
     assert_params_close(work, reference, tuple(m.astype(np.float64) for m in params))
 
 
+def test_shared_progress_counter_sets_the_learning_rate_and_advances():
+    """Tasks on one shared copy follow one counter: a slice that finds the counter at its total trains
+    at alpha_end throughout, exactly like a slice given alpha_end as both ends, and adds its words."""
+    config = small_config("ns+hs", window=3, sample=0.02)
+    tables = build_kernel_tables(COUNTS, config)
+    settings = kernel_settings(config)
+    ids, offsets = encode(SCENARIOS["subsampled"]["sentences"])
+    params = random_params(config, 4)
+    late, flat = tuple(m.copy() for m in params), tuple(m.copy() for m in params)
+    counter = np.array([1000], dtype=np.int64)
+    train_slice(ids, offsets, *late, tables, settings, 0.2, 0.05, 77, counter, 1000.0)
+    train_slice(ids, offsets, *flat, tables, settings, 0.05, 0.05, 77)
+    for a, b in zip(late, flat):
+        np.testing.assert_array_equal(a, b)
+    assert counter[0] == 1000 + len(ids)
+    fresh = tuple(m.copy() for m in params)
+    train_slice(ids, offsets, *fresh, tables, settings, 0.2, 0.05, 77, np.zeros(1, np.int64), 1000.0)
+    assert not np.array_equal(fresh[0], flat[0])
+
+
 @pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
 def test_compute_loss_off_changes_nothing_but_the_loss(architecture):
     config = small_config("ns+hs", architecture, window=3)

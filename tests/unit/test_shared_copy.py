@@ -15,15 +15,17 @@ def _params():
 
 def test_tasks_of_one_round_share_one_copy_made_from_the_broadcast(tmp_path):
     base = _params()
-    first = shared_copy.attach(str(tmp_path), "run", 3, base)
+    first, first_counter = shared_copy.attach(str(tmp_path), "run", 3, base)
     for mine, theirs in zip(first, base):
         assert np.array_equal(mine, theirs) and mine.shape == theirs.shape
     first.syn0[2, 1] = 42.0
     changed = base._replace(syn0=base.syn0 + 1)  # a later task's broadcast copy is not used again
-    second = shared_copy.attach(str(tmp_path), "run", 3, changed)
+    second, second_counter = shared_copy.attach(str(tmp_path), "run", 3, changed)
     assert second.syn0[2, 1] == 42.0
     second.syn1neg[4, 0] = -7.0
     assert first.syn1neg[4, 0] == -7.0
+    first_counter[0] += 100
+    assert second_counter[0] == 100 and second.syn0[0, 0] == base.syn0[0, 0]  # counter apart from the params
     assert sorted(os.listdir(tmp_path)) == ["sparkw2v-shared-run-000003.bin"]  # no .part left behind
 
 
@@ -43,12 +45,3 @@ def test_latest_rows_takes_each_row_from_the_newest_snapshot_holding_it():
     rows, values = shared_copy.latest_rows([newer, older])
     assert rows.tolist() == [0, 2, 5]
     assert values[:, 0].tolist() == [1.0, 3.0, 4.0]
-
-
-def test_tasks_claim_consecutive_stretches_of_the_executors_words(tmp_path):
-    shared_copy.attach(str(tmp_path), "run", 0, _params())
-    assert shared_copy.claim_words(str(tmp_path), "run", 0, 100) == 0
-    assert shared_copy.claim_words(str(tmp_path), "run", 0, 30) == 100
-    assert shared_copy.claim_words(str(tmp_path), "run", 0, 5) == 130
-    again = shared_copy.attach(str(tmp_path), "run", 0, _params())  # the counter is not a parameter
-    assert np.array_equal(again.syn0, _params().syn0)
