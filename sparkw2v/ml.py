@@ -160,8 +160,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
                        "(Hogwild, as word2vec.c's threads) and only executor copies are averaged (one of "
                        "'partition', 'executor')",
                        TypeConverters.toString)
-    scaleAlpha = _param("scaleAlpha", "multiply each partition's learning rate by numPartitions, so "
-                        "that averaging P copies keeps the progress of one (true or false, or None: "
+    scaleAlpha = _param("scaleAlpha", "multiply each copy's learning rate by the number of copies "
+                        "averaged (partitions, or executors with localCopy 'executor'), so that averaging P copies "
+                        "keeps the progress of one (true or false, or None: "
                         "on for loss 'ns' only)", lambda v: None if v is None else TypeConverters.toBoolean(v))
 
     def __init__(self) -> None:

@@ -110,7 +110,7 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
     timings["encode_seconds"] = time.perf_counter() - started
     try:
         started = time.perf_counter()
-        result = train_on_encoded(spark, encoded.rdd, vocab, config, on_round, params, first_epoch, on_epoch)
+        result = train_on_encoded(spark, encoded, vocab, config, on_round, params, first_epoch, on_epoch)
         timings["train_seconds"] = time.perf_counter() - started
         result.metrics[:0] = prior_metrics
         result.timings.update(timings)
@@ -193,7 +193,7 @@ def encode_corpus(sentences: RDD, vocab: Vocabulary, partitions: int) -> "Encode
     sizes = encoded.map(lambda rec: len(rec[0])).collect()
     log.info("encoded %d training words into %d partitions (smallest %d, largest %d)",
              sum(sizes), partitions, min(sizes), max(sizes))
-    return EncodedCorpus(encoded, index)
+    return EncodedCorpus(encoded, index, sum(sizes))
 
 
 @dataclass
@@ -206,33 +206,33 @@ class EncodedCorpus:
 
     rdd: RDD
     index: Broadcast
+    words: int  # training words (in-vocabulary tokens) over all partitions
 
     def release(self) -> None:
         self.rdd.unpersist()
         self.index.destroy()
 
 
-def train_on_encoded(spark: SparkSession, encoded: RDD, vocab: Vocabulary, config: TrainConfig,
+def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabulary, config: TrainConfig,
                      on_round: Callable[[dict], None] | None = None, params: Params | None = None,
                      first_epoch: int = 0,
                      on_epoch: Callable[[int, Params, list[dict]], None] | None = None) -> TrainResult:
     sc = spark.sparkContext
-    partitions = encoded.getNumPartitions()
+    partitions = encoded.rdd.getNumPartitions()
     tables = sc.broadcast(build_kernel_tables(vocab.counts, config))
     settings = kernel_settings(config)
     params = init_params(len(vocab), config) if params is None else params
     steps = schedule(config, first_epoch)
     metrics = []
     run_id = uuid.uuid4().hex[:16]
-    total_words = encoded.map(lambda record: len(record[0])).sum() if config.local_copy == "executor" else 0
     job_started = time.perf_counter()
     try:
         for done, step in enumerate(steps):
             sc.setJobDescription(f"sparkw2v: epoch {step.epoch + 1}/{config.epochs} "
                                  f"round {step.round + 1}/{config.syncs_per_epoch}")
             started = time.perf_counter()
-            params, stats, driver_bytes = _sync_round(sc, encoded, params, tables, settings, step,
-                                                      config, partitions, run_id, total_words)
+            params, stats, driver_bytes = _sync_round(sc, encoded.rdd, params, tables, settings, step,
+                                                      config, partitions, run_id, encoded.words)
             seconds = time.perf_counter() - started
             record = round_record(step, sum(s[1] for s in stats), sum(s[2] for s in stats),
                                   sum(s[3] for s in stats), seconds)

@@ -14,13 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 def test_spark_submit_to_standalone_cluster(standalone_cluster, tmp_path):
     out = tmp_path / "model"
-    done = standalone_cluster.submit(
-        str(REPO / "jobs" / "train_word2vec.py"), "--input", str(DEMO_CORPUS), "--output", str(out),
-        "--epochs", "2", "--vector-size", "32", "--num-partitions", "4", "--syncs-per-epoch", "2",
-        "--sample", "1e-4")
-    # spark-submit merges the Python driver's stderr into its own stdout.
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
+    output = _submit_demo_job(standalone_cluster, out, "--syncs-per-epoch", "2")
     assert "epoch 2/2 round 2/2" in output
     assert sorted(p.name for p in out.iterdir()) == [
         "_SUCCESS", "config.json", "metrics.json", "report.html", "vectors.bin", "vectors.parquet", "vocab.tsv"]
@@ -39,12 +33,7 @@ def test_executor_copies_are_averaged_across_the_two_workers(standalone_cluster,
     """--local-copy executor: the 4 partitions train the copies of 2 single-core executors, and the
     rounds average those 2 copies (metrics.json counts them)."""
     out = tmp_path / "model"
-    done = standalone_cluster.submit(
-        str(REPO / "jobs" / "train_word2vec.py"), "--input", str(DEMO_CORPUS), "--output", str(out),
-        "--epochs", "2", "--vector-size", "32", "--num-partitions", "4", "--local-copy", "executor",
-        "--sample", "1e-4")
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
+    _submit_demo_job(standalone_cluster, out, "--local-copy", "executor")
     metrics = json.loads((out / "metrics.json").read_text())
     assert [r["copies"] for r in metrics["rounds"]] == [2, 2]
     assert json.loads((out / "config.json").read_text())["local_copy"] == "executor"
@@ -53,3 +42,14 @@ def test_executor_copies_are_averaged_across_the_two_workers(standalone_cluster,
 
     kv = KeyedVectors.load_word2vec_format(str(out / "vectors.bin"), binary=True)
     assert np.isfinite(kv.vectors).all() and len(kv) == metrics["vocab_size"]
+
+
+def _submit_demo_job(cluster, out, *flags: str) -> str:
+    """spark-submit the job on the demo corpus (2 epochs, 32 dims, 4 partitions); returns its output."""
+    done = cluster.submit(
+        str(REPO / "jobs" / "train_word2vec.py"), "--input", str(DEMO_CORPUS), "--output", str(out),
+        "--epochs", "2", "--vector-size", "32", "--num-partitions", "4", "--sample", "1e-4", *flags)
+    # spark-submit merges the Python driver's stderr into its own stdout.
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    return output
