@@ -64,7 +64,7 @@ def train_encoded(ids: np.ndarray, offsets: np.ndarray, vocab: Vocabulary, confi
                              step.alpha_start, step.alpha_end,
                              round_seed(config, step.epoch, step.round, 0))
         seconds = time.perf_counter() - started
-        record = round_record(step, result.loss, result.words, result.examples, seconds)
+        record = round_record(step, result.loss, result.words, result.examples, seconds, config.compute_loss)
         metrics.append(record)
         if on_round is not None:
             on_round(record)
@@ -90,11 +90,16 @@ def train_local(sentences: Iterable[list[str]] | None = None, config: TrainConfi
     return train_encoded(ids, offsets, vocab, config, on_round=on_round)
 
 
-def round_record(step, loss: float, words: int, examples: int, seconds: float) -> dict:
-    """One line of metrics.json: the same keys from the local and the Spark trainer."""
+def loss_text(loss: float | None) -> str:
+    return "off" if loss is None else f"{loss:.4f}"
+
+
+def round_record(step, loss: float, words: int, examples: int, seconds: float, compute_loss: bool = True) -> dict:
+    """One line of metrics.json: the same keys from the local and the Spark trainer (loss None when off)."""
+    mean_loss = loss / examples if examples else float("nan")
     return {
         "epoch": step.epoch + 1, "round": step.round + 1,
-        "loss": loss / examples if examples else float("nan"), "loss_sum": loss,
+        "loss": mean_loss if compute_loss else None, "loss_sum": loss if compute_loss else None,
         "examples": examples, "words": words, "seconds": seconds,
         "words_per_sec": words / seconds if seconds > 0 else float("nan"),
         "alpha_start": step.alpha_start, "alpha_end": step.alpha_end,

@@ -33,7 +33,7 @@ from .checkpoint import CheckpointStore, check_compatible
 from .config import TrainConfig
 from .corpus import read_corpus
 from .kernels import train_slice
-from .local import TrainResult, round_record
+from .local import TrainResult, loss_text, round_record
 from .params import Params, combine_rows, init_params, touched_rows
 from .training import build_kernel_tables, encode_sentences, kernel_settings, round_bounds, round_seed, schedule
 from .vocab import Vocabulary, build_vocabulary
@@ -235,7 +235,7 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
                                                       config, partitions, run_id, encoded.words)
             seconds = time.perf_counter() - started
             record = round_record(step, sum(s[1] for s in stats), sum(s[2] for s in stats),
-                                  sum(s[3] for s in stats), seconds)
+                                  sum(s[3] for s in stats), seconds, config.compute_loss)
             record["driver_bytes_in"] = driver_bytes
             record["partitions"] = partitions
             record["copies"] = len({s[4] for s in stats})  # parameter copies averaged in this round
@@ -246,9 +246,9 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
                     f"(alpha {step.alpha_start:.4g}); lower --alpha and resume from the last checkpoint")
             elapsed = time.perf_counter() - job_started
             eta = elapsed / (done + 1) * (len(steps) - done - 1)
-            log.info("epoch %d/%d round %d/%d: %s words/s, loss %.4f, alpha %.5f -> %.5f, %d copies averaged, "
+            log.info("epoch %d/%d round %d/%d: %s words/s, loss %s, alpha %.5f -> %.5f, %d copies averaged, "
                      "%.1f s, ETA %s", record["epoch"], config.epochs, record["round"], config.syncs_per_epoch,
-                     f"{record['words_per_sec']:,.0f}", record["loss"], step.alpha_start, step.alpha_end,
+                     f"{record['words_per_sec']:,.0f}", loss_text(record["loss"]), step.alpha_start, step.alpha_end,
                      record["copies"], seconds, _duration(eta))
             if on_round is not None:
                 on_round(record)

@@ -1,6 +1,7 @@
 """The Spark trainer on local[2]: the whole output folder, gensim round-trips, determinism."""
 import gzip
 import json
+import logging
 import os
 
 import numpy as np
@@ -64,6 +65,28 @@ def test_one_partition_is_bit_identical_to_the_single_process_trainer(spark, sma
     for name, a, b in zip(("syn0", "syn1", "syn1neg"), distributed.params, local.params):
         assert np.array_equal(a, b), name
     assert [m["loss_sum"] for m in distributed.metrics] == [m["loss_sum"] for m in local.metrics]
+
+
+def test_no_compute_loss_gives_the_same_vectors_and_says_loss_off(spark, small_corpus, tmp_path, caplog):
+    from sparkw2v.vectors import WordVectors
+
+    common = ["--input", str(small_corpus), "--architecture", "skipgram", "--loss", "ns+hs", "--vector-size", "24",
+              "--epochs", "2", "--min-count", "3", "--num-partitions", "2"]
+    assert main([*common, "--output", str(tmp_path / "on")]) == 0
+    job_log = logging.getLogger("sparkw2v")  # the job logs to its own handler, without propagating
+    job_log.addHandler(caplog.handler)
+    try:
+        assert main([*common, "--output", str(tmp_path / "off"), "--no-compute-loss"]) == 0
+    finally:
+        job_log.removeHandler(caplog.handler)
+    on, off = (WordVectors.load_word2vec(str(tmp_path / name / "vectors.bin"), binary=True) for name in ("on", "off"))
+    assert np.array_equal(on.vectors, off.vectors)
+    rounds = json.loads((tmp_path / "off" / "metrics.json").read_text())["rounds"]
+    assert [(r["loss"], r["loss_sum"]) for r in rounds] == [(None, None)] * 2
+    assert all(r["words"] > 0 for r in rounds)
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum(", loss off," in m for m in messages) == 2 and any("final loss off;" in m for m in messages)
+    assert json.loads((tmp_path / "off" / "config.json").read_text())["compute_loss"] is False
 
 
 @pytest.mark.parametrize("averaging", ["touched", "mean"])
