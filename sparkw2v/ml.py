@@ -17,7 +17,7 @@ as a `WordVectors`.
 Parameter names follow Spark MLlib's `Word2Vec` where one exists (vectorSize, windowSize, minCount,
 maxIter, stepSize, seed, numPartitions, maxSentenceLength, inputCol, outputCol); the rest are ours
 (architecture, loss, negative, sample, nsExponent, minAlpha, cbowMean, syncsPerEpoch, averaging,
-localCopy, scaleAlpha, maxVocabSize). Differences from MLlib, on purpose:
+localCopy, scaleAlpha, maxVocabSize, computeLoss). Differences from MLlib, on purpose:
 
 - `seed` defaults to the constant 1, not a hash of the class name.
 - `numPartitions` defaults to None: Spark's default parallelism (MLlib: 1).
@@ -86,6 +86,7 @@ _PARAM_TO_CONFIG = {
     "localCopy": "local_copy",
     "scaleAlpha": "scale_alpha",
     "seed": "seed",
+    "computeLoss": "compute_loss",
 }
 _CONFIG_TO_PARAM = {field: name for name, field in _PARAM_TO_CONFIG.items()}
 
@@ -165,6 +166,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
                         "keeps the progress of one (true or false, or None: "
                         "on for loss 'ns' only)", lambda v: None if v is None else TypeConverters.toBoolean(v))
 
+    computeLoss = _param("computeLoss", "compute the training loss for trainingMetrics; off trains "
+                         "faster (true or false)", TypeConverters.toBoolean)
+
     def __init__(self) -> None:
         super().__init__()
         defaults = TrainConfig()
@@ -221,6 +225,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
 
     def getLocalCopy(self) -> str:
         return self.getOrDefault(self.localCopy)
+
+    def getComputeLoss(self) -> bool:
+        return self.getOrDefault(self.computeLoss)
 
     # -- helpers --------------------------------------------------------------------------------------
     def trainConfig(self) -> TrainConfig:
@@ -340,6 +347,9 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
 
     def setScaleAlpha(self, value: bool | None) -> "Word2Vec":
         return self._set(scaleAlpha=value)
+
+    def setComputeLoss(self, value: bool) -> "Word2Vec":
+        return self._set(computeLoss=value)
 
     def _fit(self, dataset: DataFrame) -> "Word2VecModel":
         config = self.trainConfig()

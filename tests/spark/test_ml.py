@@ -176,6 +176,19 @@ def test_bad_param_raises_config_error_naming_it(spark):
         Word2Vec(vectorsize=10)
 
 
+def test_compute_loss_off_leaves_the_vectors_and_records_no_loss(text_df, model):
+    from pyspark.ml.feature import Tokenizer
+
+    from sparkw2v.ml import Word2Vec
+
+    words = Tokenizer(inputCol="text", outputCol="words").transform(text_df)
+    quiet = Word2Vec(inputCol="words", computeLoss=False, **PARAMS).fit(words)
+    assert quiet.getOrDefault("computeLoss") is False and model.getOrDefault("computeLoss") is True
+    np.testing.assert_array_equal(quiet.wordVectors.vectors, model.wordVectors.vectors)
+    assert [r["loss"] for r in quiet.trainingMetrics] == [None, None]
+    assert all(isinstance(r["loss"], float) for r in model.trainingMetrics)
+
+
 def test_every_param_doc_states_its_range():
     from sparkw2v.ml import Word2Vec, Word2VecModel
 
