@@ -97,8 +97,9 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                       help="continue after the last checkpoint in --checkpoint-dir (same flags and input)")
     dist.add_argument("--scale-alpha", action=argparse.BooleanOptionalAction, default=_DEFAULTS.scale_alpha,
                       help="multiply each copy's learning rate by the number of copies averaged (partitions, "
-                           "or executors with --local-copy executor), so that averaging P copies keeps the progress of one (off: Spark MLlib's behaviour, whose quality "
-                           "falls as partitions grow); default: on for --loss ns, off otherwise")
+                           "or executors with --local-copy executor), so that averaging P copies keeps the "
+                           "progress of one (off: Spark MLlib's behaviour, whose quality falls as partitions "
+                           "grow); default: on for --loss ns, off otherwise")
     dist.add_argument("--master", default=None,
                       help="Spark master when run with python (default local[*]); spark-submit sets its own")
     dist.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
