@@ -234,7 +234,7 @@ class Heartbeat:
 
 def sparkw2v_config(model: str, epochs: int, seed: int, partitions: int | None = None, syncs: int = 1,
                     averaging: str = "touched", scale_alpha: bool | None = None,
-                    local_copy: str = "partition"):
+                    local_copy: str = "partition", interleave: int | None = None):
     from sparkw2v.config import TrainConfig
     spec = MODELS[model]
     return TrainConfig(architecture="skipgram", loss=spec["loss"], vector_size=COMMON["vector_size"],
@@ -243,6 +243,7 @@ def sparkw2v_config(model: str, epochs: int, seed: int, partitions: int | None =
                        epochs=epochs, max_sentence_length=COMMON["max_sentence_length"],
                        num_partitions=partitions, syncs_per_epoch=syncs, averaging=averaging,
                        scale_alpha=scale_alpha, local_copy=local_copy,
+                       interleave=TrainConfig.interleave if interleave is None else interleave,
                        seed=seed).validate()  # compute_loss as in the default config (on)
 
 
@@ -343,7 +344,8 @@ class Bench:
         spark = self.get_spark()
         epochs = self.args.epochs
         config = sparkw2v_config(item["model"], epochs, self.args.seed, item["partitions"], item["syncs"],
-                                 self.args.averaging, self.args.scale_alpha, self.args.local_copy)
+                                 self.args.averaging, self.args.scale_alpha, self.args.local_copy,
+                                 self.args.interleave)
         # Untimed: every Python worker loads (or compiles) this loss's kernels before the timed fit.
         t0 = time.perf_counter()
         warm = spark.sparkContext.defaultParallelism
@@ -471,7 +473,8 @@ def compatibility_key(args, corpus: dict) -> dict:
             "max_tokens": args.max_tokens, "tokens": corpus["tokens"], "epochs": args.epochs,
             "kernel_epochs": args.kernel_epochs, "master": args.master, "seed": args.seed,
             "averaging": args.averaging, "scale_alpha": args.scale_alpha,
-            "local_copy": args.local_copy if args.local_copy != "partition" else None, **COMMON, "models": MODELS}
+            "local_copy": args.local_copy if args.local_copy != "partition" else None,
+            "interleave": args.interleave, **COMMON, "models": MODELS}
 
 
 def load_results(path: str, key: dict, fresh: bool) -> dict | None:
@@ -647,7 +650,8 @@ def markdown(results: dict) -> str:
         f"lines cut at {COMMON['max_sentence_length']:,} tokens, seed {s['seed']}. **SGNS**: negative 5, sample 1e-4 "
         f"(sparkw2v and gensim). **SG-HS**: hierarchical softmax, sample 0 (sparkw2v and MLlib: MLlib never "
         f"subsamples). sparkw2v local copy per `{s.get('local_copy') or 'partition'}`, averaging `{s['averaging']}`, "
-        f"scale_alpha `{ {None: 'auto', True: 'on', False: 'off'}[s.get('scale_alpha')] }`, compute_loss on (the default)",
+        f"scale_alpha `{ {None: 'auto', True: 'on', False: 'off'}[s.get('scale_alpha')] }`, interleave "
+        f"`{s.get('interleave', 'none (input order)')}`, compute_loss on (the default)",
         "- **words/s = corpus tokens × epochs ÷ training seconds** (input words, word2vec.c's convention). sparkw2v: "
         "the trainer's `train_seconds` (every sync round: broadcast, kernels, combine; not the vocabulary or "
         "encoding jobs); gensim: `train()`; single-thread kernel: the kernel time of `train_local`. MLlib's fit "
@@ -891,6 +895,9 @@ def parse_args(argv=None):
                         help="sparkw2v scale_alpha (default auto: the library's default)")
     parser.add_argument("--local-copy", default="partition", choices=("partition", "executor"),
                         help="sparkw2v local_copy (default partition)")
+    parser.add_argument("--interleave", type=int, default=None,
+                        help="sparkw2v interleave: passes per epoch over 64k-word blocks (default: the library's, "
+                             "4; 1 keeps the input order)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-tokens", type=int, default=None,
                         help="train on the first N tokens only (a smoke test; results go to spark-smoke.*)")
@@ -905,6 +912,9 @@ def parse_args(argv=None):
     parser.add_argument("--name", default=None, help="results file stem (default spark, or spark-smoke with --max-tokens)")
     args = parser.parse_args(argv)
     args.scale_alpha = {"auto": None, "on": True, "off": False}[args.scale_alpha]
+    if args.interleave is None:
+        from sparkw2v.config import TrainConfig
+        args.interleave = TrainConfig.interleave
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if args.epochs < 1 or args.kernel_epochs < 1 or args.gensim_workers < 1 or \
             (args.max_tokens is not None and args.max_tokens < 1000):
@@ -940,7 +950,7 @@ def main(argv=None) -> int:
         results = {"benchmark": "bench_spark", "compatibility": key,
                    "settings": {**COMMON, "models": MODELS, "epochs": args.epochs, "kernel_epochs": args.kernel_epochs,
                                 "master": args.master, "driver_memory": args.driver_memory, "seed": args.seed,
-                                "averaging": args.averaging, "scale_alpha": args.scale_alpha, "local_copy": args.local_copy, "gensim_workers": args.gensim_workers,
+                                "averaging": args.averaging, "scale_alpha": args.scale_alpha, "local_copy": args.local_copy, "interleave": args.interleave, "gensim_workers": args.gensim_workers,
                                 "analogy_restrict": ANALOGY_RESTRICT, "warmup_tokens": WARMUP_TOKENS,
                                 "thread_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                                           "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")},

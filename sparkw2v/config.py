@@ -52,6 +52,7 @@ class TrainConfig:
     lowercase: bool = False
     num_partitions: int | None = None
     syncs_per_epoch: int = 1
+    interleave: int = 4
     averaging: str = "touched"
     local_copy: str = "partition"
     scale_alpha: bool | None = None
@@ -125,6 +126,7 @@ class TrainConfig:
         if self.num_partitions is not None:
             _int_range("num_partitions", self.num_partitions, 1, 100_000)
         _int_range("syncs_per_epoch", self.syncs_per_epoch, 1, 10_000)
+        _int_range("interleave", self.interleave, 1, 1_000)
         _int_range("seed", self.seed, 0, 2**63 - 1)
         if self.scale_alpha is not None and not isinstance(self.scale_alpha, bool):
             raise ConfigError(f"scale_alpha={self.scale_alpha!r}: must be true, false or unset (auto)")

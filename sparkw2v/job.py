@@ -73,6 +73,10 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
     opt.add_argument("--min-alpha", type=float, default=_DEFAULTS.min_alpha,
                      help="final learning rate ([0, alpha])")
     opt.add_argument("--epochs", type=int, default=_DEFAULTS.epochs, help="passes over the corpus (>= 1)")
+    opt.add_argument("--interleave", type=int, default=_DEFAULTS.interleave, metavar="K",
+                     help="each epoch visits a partition's data as K interleaved passes over blocks of "
+                          "65,536 words (block b in pass b mod K), so every stretch of the learning-rate "
+                          "schedule sees the whole corpus (1-1000; 1 keeps the input order)")
     opt.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="random seed (>= 0)")
 
     dist = p.add_argument_group("distribution")
@@ -126,7 +130,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         architecture=args.architecture, loss=args.loss, vector_size=args.vector_size, window=args.window,
         min_count=args.min_count, max_vocab_size=args.max_vocab_size, sample=args.sample,
         negative=args.negative, ns_exponent=args.ns_exponent, alpha=args.alpha, min_alpha=args.min_alpha,
-        epochs=args.epochs, cbow_mean=args.cbow_mean, max_sentence_length=args.max_sentence_length,
+        epochs=args.epochs, interleave=args.interleave, cbow_mean=args.cbow_mean, max_sentence_length=args.max_sentence_length,
         lowercase=args.lowercase, num_partitions=args.num_partitions,
         syncs_per_epoch=args.syncs_per_epoch, averaging=args.averaging, local_copy=args.local_copy,
         scale_alpha=args.scale_alpha, seed=args.seed, compute_loss=args.compute_loss)

@@ -18,7 +18,8 @@ from .config import TrainConfig
 from .kernels import train_slice
 from .params import Params, init_params
 from .text import read_local_sentences
-from .training import build_kernel_tables, encode_sentences, kernel_settings, round_bounds, round_seed, schedule
+from .training import (build_kernel_tables, encode_sentences, interleave, kernel_settings, round_bounds, round_seed,
+                       schedule)
 from .vocab import EmptyVocabularyError, Vocabulary, vocabulary_order
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def vocabulary_from_sentences(sentences: Iterable[list[str]], min_count: int = 5
 def train_encoded(ids: np.ndarray, offsets: np.ndarray, vocab: Vocabulary, config: TrainConfig,
                   params: Params | None = None, first_epoch: int = 0,
                   on_round: Callable[[dict], None] | None = None) -> TrainResult:
-    """Train on already-encoded sentences as partition 0 of 1."""
+    """Train on already-encoded sentences (in input order) as partition 0 of 1."""
+    ids, offsets = interleave(ids, offsets, config.interleave)
     tables = build_kernel_tables(vocab.counts, config)
     settings = kernel_settings(config)
     params = init_params(len(vocab), config) if params is None else params

@@ -16,8 +16,8 @@ as a `WordVectors`.
 
 Parameter names follow Spark MLlib's `Word2Vec` where one exists (vectorSize, windowSize, minCount,
 maxIter, stepSize, seed, numPartitions, maxSentenceLength, inputCol, outputCol); the rest are ours
-(architecture, loss, negative, sample, nsExponent, minAlpha, cbowMean, syncsPerEpoch, averaging,
-localCopy, scaleAlpha, maxVocabSize, computeLoss). Differences from MLlib, on purpose:
+(architecture, loss, negative, sample, nsExponent, minAlpha, cbowMean, syncsPerEpoch, interleave,
+averaging, localCopy, scaleAlpha, maxVocabSize, computeLoss). Differences from MLlib, on purpose:
 
 - `seed` defaults to the constant 1, not a hash of the class name.
 - `numPartitions` defaults to None: Spark's default parallelism (MLlib: 1).
@@ -82,6 +82,7 @@ _PARAM_TO_CONFIG = {
     "maxSentenceLength": "max_sentence_length",
     "numPartitions": "num_partitions",
     "syncsPerEpoch": "syncs_per_epoch",
+    "interleave": "interleave",
     "averaging": "averaging",
     "localCopy": "local_copy",
     "scaleAlpha": "scale_alpha",
@@ -152,6 +153,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
                       "(true or false)", TypeConverters.toBoolean)
     syncsPerEpoch = _param("syncsPerEpoch", "parameter averages per epoch across partitions "
                            "(1 <= syncsPerEpoch <= 10000)", TypeConverters.toInt)
+    interleave = _param("interleave", "each epoch visits a partition's data as this many interleaved "
+                        "passes over blocks of 65,536 words; 1 keeps the input order "
+                        "(1 <= interleave <= 1000)", TypeConverters.toInt)
     averaging = _param("averaging", "how partition copies are combined: 'touched' divides each "
                        "row by the partitions that changed it, 'mean' by all partitions, 'sum' "
                        "applies every update in full (one of 'touched', 'mean', 'sum')",
@@ -216,6 +220,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
 
     def getSyncsPerEpoch(self) -> int:
         return self.getOrDefault(self.syncsPerEpoch)
+
+    def getInterleave(self) -> int:
+        return self.getOrDefault(self.interleave)
 
     def getScaleAlpha(self) -> bool | None:
         return self.getOrDefault(self.scaleAlpha)
@@ -338,6 +345,9 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
 
     def setSyncsPerEpoch(self, value: int) -> "Word2Vec":
         return self._set(syncsPerEpoch=value)
+
+    def setInterleave(self, value: int) -> "Word2Vec":
+        return self._set(interleave=value)
 
     def setAveraging(self, value: str) -> "Word2Vec":
         return self._set(averaging=value)

@@ -35,7 +35,8 @@ from .corpus import read_corpus
 from .kernels import train_slice
 from .local import TrainResult, loss_text, round_record
 from .params import Params, combine_rows, init_params, touched_rows
-from .training import build_kernel_tables, encode_sentences, kernel_settings, round_bounds, round_seed, schedule
+from .training import (build_kernel_tables, encode_sentences, interleave, kernel_settings, round_bounds, round_seed,
+                       schedule)
 from .vocab import Vocabulary, build_vocabulary
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
             checkpoints.save(epoch, epoch_params, vocab, config, prior_metrics + metrics)
 
     started = time.perf_counter()
-    encoded = encode_corpus(sentences, vocab, config.num_partitions)
+    encoded = encode_corpus(sentences, vocab, config.num_partitions, config.interleave)
     timings["encode_seconds"] = time.perf_counter() - started
     try:
         started = time.perf_counter()
@@ -152,11 +153,12 @@ def _parse_bytes(text: str) -> int:
     return int(float(text)) * 2**20  # Spark reads a bare number of memory as MiB
 
 
-def encode_corpus(sentences: RDD, vocab: Vocabulary, partitions: int) -> "EncodedCorpus":
-    """Sentences -> one (ids, offsets) record per partition, in input order, persisted.
+def encode_corpus(sentences: RDD, vocab: Vocabulary, partitions: int, sweeps: int = 1) -> "EncodedCorpus":
+    """Sentences -> one (ids, offsets) record per partition, persisted.
 
     Chunks are keyed by (input split, chunk number) and dealt round-robin to the partitions, then each
-    partition concatenates its chunks in key order: deterministic, independent of shuffle order.
+    partition concatenates its chunks in key order (deterministic, independent of shuffle order) and
+    reorders them into `sweeps` interleaved passes (training.interleave), as the local trainer does.
     """
     sc = sentences.context
     index = sc.broadcast(vocab.index)
@@ -183,7 +185,8 @@ def encode_corpus(sentences: RDD, vocab: Vocabulary, partitions: int) -> "Encode
         for chunk_ids, chunk_offsets in (c[1] for c in chunks):
             offsets.append(chunk_offsets[1:] + shift)
             shift += len(chunk_ids)
-        yield (np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)), np.concatenate(offsets)
+        yield interleave(np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32), np.concatenate(offsets),
+                         sweeps)
 
     sc.setJobDescription("sparkw2v: encode the corpus")
     encoded = (sentences.mapPartitionsWithIndex(to_chunks)

@@ -1,8 +1,9 @@
 """The Spark-free half of training, shared by the local and the Spark trainers.
 
 Building the kernel tables from a vocabulary, turning sentences into int32 ids, the learning-rate
-schedule over (epoch, round), cutting a slice into rounds, and the per-round seed. Keeping these here
-is what makes a 1-partition Spark run bit-identical to the single-process trainer.
+schedule over (epoch, round), the order a partition's sentences are visited in, cutting a slice into
+rounds, and the per-round seed. Keeping these here is what makes a 1-partition Spark run bit-identical to
+the single-process trainer.
 """
 from __future__ import annotations
 
@@ -51,6 +52,36 @@ def encode_sentences(sentences: Iterable[list[str]], index: Mapping[str, int]) -
         if len(ids) > before:
             offsets.append(len(ids))
     return np.asarray(ids, dtype=np.int32), np.asarray(offsets, dtype=np.int64)
+
+
+INTERLEAVE_BLOCK_WORDS = 1 << 16  # the unit `interleave` reorders: about 26 Wikipedia articles
+
+
+def interleave(ids: np.ndarray, offsets: np.ndarray, sweeps: int,
+               block_words: int = INTERLEAVE_BLOCK_WORDS) -> tuple[np.ndarray, np.ndarray]:
+    """Reorder encoded sentences into `sweeps` interleaved passes over blocks of `block_words` words.
+
+    Block b holds the sentences that start in words [b * block_words, (b + 1) * block_words); the
+    blocks are visited as b = 0, k, 2k, ..., then 1, k + 1, ..., with k = `sweeps`. In input order the
+    end of the learning-rate schedule only ever sees the end of the corpus; interleaved, every stretch
+    of an epoch samples the whole of it, while neighbouring lines stay together. On wiki-aa (SG-HS,
+    sample 0, 3 epochs, one process, seeds 1-3) the analogy score went 35.57% -> 36.43% with k = 4
+    (35.68/35.82/35.21 -> 36.48/36.54/36.27); a full shuffle of the lines scored lower than input order
+    (34.37/34.96 for seeds 1-2). `sweeps=1`, or data of one block, keeps the input order.
+    Returns new (ids, offsets), offsets from 0.
+    """
+    n_sentences = len(offsets) - 1
+    if sweeps <= 1 or n_sentences == 0 or offsets[-1] - offsets[0] <= block_words:
+        return ids, offsets
+    block = (offsets[:-1] - offsets[0]) // block_words
+    n_blocks = int(block[-1]) + 1
+    bounds = np.searchsorted(block, np.arange(n_blocks + 1))  # block b: sentences bounds[b]..bounds[b+1]
+    visit = sorted(range(n_blocks), key=lambda b: (b % sweeps, b))
+    new_ids = np.concatenate([ids[offsets[bounds[b]]:offsets[bounds[b + 1]]] for b in visit])
+    lengths = np.concatenate([np.diff(offsets[bounds[b]:bounds[b + 1] + 1]) for b in visit])
+    new_offsets = np.zeros(n_sentences + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    return new_ids.astype(ids.dtype, copy=False), new_offsets
 
 
 class Round(NamedTuple):

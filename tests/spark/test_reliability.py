@@ -24,6 +24,7 @@ pytestmark = pytest.mark.spark
     (["--epochs", "0"], ["epochs=0"]),
     (["--num-partitions", "0"], ["num_partitions=0"]),
     (["--syncs-per-epoch", "0"], ["syncs_per_epoch=0"]),
+    (["--interleave", "0"], ["interleave=0"]),
     (["--min-alpha", "1"], ["min_alpha=1"]),
     (["--resume"], ["--resume needs --checkpoint-dir"]),
 ])

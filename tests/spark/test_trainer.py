@@ -67,6 +67,21 @@ def test_one_partition_is_bit_identical_to_the_single_process_trainer(spark, sma
     assert [m["loss_sum"] for m in distributed.metrics] == [m["loss_sum"] for m in local.metrics]
 
 
+def test_one_partition_interleaved_like_the_single_process_trainer(spark, demo_corpus, tmp_path):
+    """Enough text for the default interleave to reorder it (more 64k-word blocks than sweeps)."""
+    path = tmp_path / "larger.txt"
+    with gzip.open(demo_corpus, "rt", encoding="utf-8") as src:
+        path.write_text("".join(line for _, line in zip(range(120), src)), encoding="utf-8")
+    config = TrainConfig(vector_size=8, window=2, epochs=1, min_count=5, num_partitions=1)
+    distributed = train(spark, InputSpec([str(path)]), config)
+    local = train_local(config=config, paths=[str(path)])
+    input_order = train_local(config=config.replace(interleave=1), paths=[str(path)])
+    assert distributed.metrics[0]["words"] > 5 * 65536
+    assert np.array_equal(distributed.params.syn0, local.params.syn0)
+    assert np.array_equal(distributed.params.syn1neg, local.params.syn1neg)
+    assert not np.array_equal(local.params.syn0, input_order.params.syn0)
+
+
 def test_no_compute_loss_gives_the_same_vectors_and_says_loss_off(spark, small_corpus, tmp_path, caplog):
     from sparkw2v.vectors import WordVectors
 

@@ -28,6 +28,8 @@ def test_defaults_validate():
         ({"epochs": 0}, "epochs", 0),
         ({"num_partitions": 0}, "num_partitions", 0),
         ({"syncs_per_epoch": 0}, "syncs_per_epoch", 0),
+        ({"interleave": 0}, "interleave", 0),
+        ({"interleave": 1001}, "interleave", 1001),
         ({"alpha": 0.01, "min_alpha": 0.02}, "min_alpha", 0.02),
         ({"architecture": "cbow", "min_alpha": 0.06}, "min_alpha", 0.06),  # above cbow's default 0.05
         ({"averaging": "x"}, "averaging", "x"),
