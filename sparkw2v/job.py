@@ -130,8 +130,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         architecture=args.architecture, loss=args.loss, vector_size=args.vector_size, window=args.window,
         min_count=args.min_count, max_vocab_size=args.max_vocab_size, sample=args.sample,
         negative=args.negative, ns_exponent=args.ns_exponent, alpha=args.alpha, min_alpha=args.min_alpha,
-        epochs=args.epochs, interleave=args.interleave, cbow_mean=args.cbow_mean, max_sentence_length=args.max_sentence_length,
-        lowercase=args.lowercase, num_partitions=args.num_partitions,
+        epochs=args.epochs, cbow_mean=args.cbow_mean, max_sentence_length=args.max_sentence_length,
+        lowercase=args.lowercase, num_partitions=args.num_partitions, interleave=args.interleave,
         syncs_per_epoch=args.syncs_per_epoch, averaging=args.averaging, local_copy=args.local_copy,
         scale_alpha=args.scale_alpha, seed=args.seed, compute_loss=args.compute_loss)
 

@@ -62,19 +62,21 @@ def interleave(ids: np.ndarray, offsets: np.ndarray, sweeps: int,
     """Reorder encoded sentences into `sweeps` interleaved passes over blocks of `block_words` words.
 
     Block b holds the sentences that start in words [b * block_words, (b + 1) * block_words); the
-    blocks are visited as b = 0, k, 2k, ..., then 1, k + 1, ..., with k = `sweeps`. In input order the
-    end of the learning-rate schedule only ever sees the end of the corpus; interleaved, every stretch
-    of an epoch samples the whole of it, while neighbouring lines stay together. On wiki-aa (SG-HS,
-    sample 0, 3 epochs, one process, seeds 1-3) the analogy score went 35.57% -> 36.43% with k = 4
-    (35.68/35.82/35.21 -> 36.48/36.54/36.27); a full shuffle of the lines scored lower than input order
-    (34.37/34.96 for seeds 1-2). `sweeps=1`, or data of one block, keeps the input order.
-    Returns new (ids, offsets), offsets from 0.
+    blocks are visited as b = 0, k, 2k, ..., then 1, k + 1, ... (k = `sweeps`), each block's
+    sentences in their order. Read front to back, the end of the learning-rate schedule only sees the
+    end of the corpus; interleaved, every stretch of an epoch sees text from all of it, and neighbouring
+    lines stay together. On wiki-aa this raised skip-gram's analogy score where random orders did not
+    (README, "Visiting order"; benchmarks/bench_order.py). The order depends on the offsets alone.
+    With `sweeps=1`, or no more blocks than sweeps, the input comes back unchanged; otherwise new
+    (ids, offsets) with offsets from 0.
     """
     n_sentences = len(offsets) - 1
-    if sweeps <= 1 or n_sentences == 0 or offsets[-1] - offsets[0] <= block_words:
+    if sweeps <= 1 or n_sentences == 0:
         return ids, offsets
     block = (offsets[:-1] - offsets[0]) // block_words
     n_blocks = int(block[-1]) + 1
+    if n_blocks <= sweeps:
+        return ids, offsets
     bounds = np.searchsorted(block, np.arange(n_blocks + 1))  # block b: sentences bounds[b]..bounds[b+1]
     visit = sorted(range(n_blocks), key=lambda b: (b % sweeps, b))
     new_ids = np.concatenate([ids[offsets[bounds[b]]:offsets[bounds[b + 1]]] for b in visit])
