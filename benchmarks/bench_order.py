@@ -76,8 +76,11 @@ def run_one(path: str, eval_dir: str, model: str, seed: int, order: str, epochs:
                          interleave=1 if order in ORDERS else int(order), compute_loss=False)
     started = time.perf_counter()
     if order in ORDERS:
-        vocab = vocabulary_from_sentences(read_local_sentences([path], False, config.max_sentence_length), 5)
-        ids, offsets = encode_sentences(read_local_sentences([path], False, config.max_sentence_length), vocab.index)
+        def corpus():
+            return read_local_sentences([path], config.lowercase, config.max_sentence_length)
+
+        vocab = vocabulary_from_sentences(corpus(), config.min_count)
+        ids, offsets = encode_sentences(corpus(), vocab.index)
         result = train_encoded(*reordered(ids, offsets, order, seed), vocab, config)
     else:
         result = train_local(config=config, paths=[path])

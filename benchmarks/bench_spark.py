@@ -234,7 +234,7 @@ class Heartbeat:
 
 def sparkw2v_config(model: str, epochs: int, seed: int, partitions: int | None = None, syncs: int = 1,
                     averaging: str = "touched", scale_alpha: bool | None = None,
-                    local_copy: str = "partition", interleave: int | None = None):
+                    local_copy: str = "partition", *, interleave: int):
     from sparkw2v.config import TrainConfig
     spec = MODELS[model]
     return TrainConfig(architecture="skipgram", loss=spec["loss"], vector_size=COMMON["vector_size"],
@@ -243,7 +243,7 @@ def sparkw2v_config(model: str, epochs: int, seed: int, partitions: int | None =
                        epochs=epochs, max_sentence_length=COMMON["max_sentence_length"],
                        num_partitions=partitions, syncs_per_epoch=syncs, averaging=averaging,
                        scale_alpha=scale_alpha, local_copy=local_copy,
-                       interleave=TrainConfig.interleave if interleave is None else interleave,
+                       interleave=interleave,
                        seed=seed).validate()  # compute_loss as in the default config (on)
 
 
@@ -285,7 +285,7 @@ class Bench:
     # -- sparkw2v, one process ---------------------------------------------------------------------
     def run_local(self, item: dict) -> tuple[dict, object]:
         from sparkw2v.local import train_local
-        config = sparkw2v_config("sgns", item["epochs"], self.args.seed)
+        config = sparkw2v_config("sgns", item["epochs"], self.args.seed, interleave=self.args.interleave)
         if not self.local_warm:
             t0 = time.perf_counter()
             train_local(config=config, paths=[self.warmup_path])
@@ -345,7 +345,7 @@ class Bench:
         epochs = self.args.epochs
         config = sparkw2v_config(item["model"], epochs, self.args.seed, item["partitions"], item["syncs"],
                                  self.args.averaging, self.args.scale_alpha, self.args.local_copy,
-                                 self.args.interleave)
+                                 interleave=self.args.interleave)
         # Untimed: every Python worker loads (or compiles) this loss's kernels before the timed fit.
         t0 = time.perf_counter()
         warm = spark.sparkContext.defaultParallelism

@@ -83,7 +83,7 @@ def interleave(ids: np.ndarray, offsets: np.ndarray, sweeps: int,
     lengths = np.concatenate([np.diff(offsets[bounds[b]:bounds[b + 1] + 1]) for b in visit])
     new_offsets = np.zeros(n_sentences + 1, dtype=np.int64)
     np.cumsum(lengths, out=new_offsets[1:])
-    return new_ids.astype(ids.dtype, copy=False), new_offsets
+    return new_ids, new_offsets
 
 
 class Round(NamedTuple):
