@@ -1,6 +1,7 @@
 """Epoch checkpoints: parameters, vocabulary, config and metrics after each finished epoch.
 
     CHECKPOINT_DIR/epoch-0001/{syn0,syn1,syn1neg}.npy, vocab.tsv, config.json, metrics.json, state.json
+    and, where the block momentum is on, velocity-{syn0,syn1,syn1neg}.npy
 
 Each checkpoint is staged in a hidden sibling folder and renamed into place, so a checkpoint folder
 either exists complete or not at all; the last `keep` are kept. Matrices are .npy files written with
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^epoch-(\d{4,})$")
 _MATRICES = ("syn0", "syn1", "syn1neg")
+_VELOCITY = "velocity-"
 
 
 class CheckpointMismatchError(ValueError):
@@ -46,6 +48,7 @@ class Checkpoint:
     vocab: Vocabulary
     config: dict
     metrics: list[dict]
+    velocity: Params | None = None  # the block momentum's velocity (params.apply_block_momentum)
 
 
 class CheckpointStore:
@@ -60,7 +63,7 @@ class CheckpointStore:
         return sorted(int(m.group(1)) for m in map(_NAME.match, self.fs.list_names(self.directory)) if m)
 
     def save(self, epoch: int, params: Params, vocab: Vocabulary, config: TrainConfig,
-             metrics: list[dict]) -> str:
+             metrics: list[dict], velocity: Params | None = None) -> str:
         name = f"epoch-{epoch:04d}"
         target = f"{self.directory}/{name}"
         staging = f"{self.directory}/.{name}._tmp-{uuid.uuid4().hex[:12]}"
@@ -68,6 +71,8 @@ class CheckpointStore:
         try:
             for matrix_name, matrix in zip(_MATRICES, params):
                 np.save(os.path.join(scratch, f"{matrix_name}.npy"), matrix, allow_pickle=False)
+            for matrix_name, matrix in zip(_MATRICES, velocity or ()):
+                np.save(os.path.join(scratch, f"{_VELOCITY}{matrix_name}.npy"), matrix, allow_pickle=False)
             _write(scratch, "vocab.tsv", vocab.to_tsv())
             _write(scratch, "config.json", config.to_json())
             _write(scratch, "metrics.json", json.dumps(metrics, indent=2))
@@ -98,13 +103,18 @@ class CheckpointStore:
         if state.get("format_version") != FORMAT_VERSION:
             raise CheckpointMismatchError(f"{folder}: checkpoint format {state.get('format_version')} "
                                           f"is not the supported {FORMAT_VERSION}")
-        matrices = [np.load(io.BytesIO(self.fs.read_bytes(f"{folder}/{m}.npy")), allow_pickle=False)
+        def matrices(prefix: str) -> list[np.ndarray]:
+            return [np.load(io.BytesIO(self.fs.read_bytes(f"{folder}/{prefix}{m}.npy")), allow_pickle=False)
                     for m in _MATRICES]
+
+        velocity = None
+        if self.fs.exists(f"{folder}/{_VELOCITY}{_MATRICES[0]}.npy"):
+            velocity = Params(*matrices(_VELOCITY))
         vocab = Vocabulary.from_tsv(self.fs.read_bytes(f"{folder}/vocab.tsv").decode("utf-8"),
                                     state["corpus_words"])
-        return Checkpoint(state["epoch"], Params(*matrices), vocab,
+        return Checkpoint(state["epoch"], Params(*matrices("")), vocab,
                           json.loads(self.fs.read_bytes(f"{folder}/config.json")),
-                          json.loads(self.fs.read_bytes(f"{folder}/metrics.json")))
+                          json.loads(self.fs.read_bytes(f"{folder}/metrics.json")), velocity)
 
 
 def check_compatible(checkpoint: Checkpoint, config: TrainConfig, vocab: Vocabulary, where: str) -> None:

@@ -84,10 +84,19 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                       help="partitions training in parallel, each on its own copy of the parameters "
                            "(>= 1); default: Spark's default parallelism")
     dist.add_argument("--syncs-per-epoch", type=int, default=_DEFAULTS.syncs_per_epoch,
-                      help="parameter averages per epoch (>= 1); more keeps quality as partitions grow")
+                      help="parameter syncs per epoch (>= 1); default: 1 for one copy, 4 for up to 8 "
+                           "skip-gram copies, 16 above, where the block momentum needs them")
     dist.add_argument("--averaging", choices=AVERAGING, default=_DEFAULTS.averaging,
-                      help="'touched': mean over the partitions that changed each row; 'mean': over all; "
-                           "'sum': apply every partition's update in full (no --scale-alpha needed; can overshoot)")
+                      help="'scaled': each copy trains at alpha x copies (up to --max-copy-alpha), the copies are "
+                           "averaged and a block momentum makes up the rest, so quality holds as copies grow "
+                           "(README, 'Many copies'); 'touched': mean over the copies that changed each row; "
+                           "'mean': over all; 'sum': apply every copy's update in full (can overshoot)")
+    dist.add_argument("--max-copy-alpha", type=float, default=_DEFAULTS.max_copy_alpha,
+                      help="with --averaging scaled: the highest learning rate a copy trains at "
+                           "(0 < x <= 10; faster copies diverged in our measurements)")
+    dist.add_argument("--block-momentum", type=float, default=_DEFAULTS.block_momentum,
+                      help="with --averaging scaled: momentum of the combined update across syncs "
+                           "(0 <= x < 1); default: 1 - (alpha factor / copies), 0 up to 8 skip-gram copies")
     dist.add_argument("--local-copy", choices=LOCAL_COPIES, default=_DEFAULTS.local_copy,
                       help="'partition': every partition trains its own copy of the parameters (runs are "
                            "bit-identical); 'executor': the partitions of one executor train one shared copy "
@@ -100,10 +109,10 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
     dist.add_argument("--resume", action="store_true",
                       help="continue after the last checkpoint in --checkpoint-dir (same flags and input)")
     dist.add_argument("--scale-alpha", action=argparse.BooleanOptionalAction, default=_DEFAULTS.scale_alpha,
-                      help="multiply each copy's learning rate by the number of copies averaged (partitions, "
-                           "or executors with --local-copy executor), so that averaging P copies keeps the "
-                           "progress of one (off: Spark MLlib's behaviour, whose quality falls as partitions "
-                           "grow); default: on for --loss ns, off otherwise")
+                      help="with --averaging touched or mean: multiply each copy's learning rate by the number "
+                           "of copies averaged (partitions, or executors with --local-copy executor); off is "
+                           "Spark MLlib's behaviour, whose quality falls as partitions grow; default: on for "
+                           "--loss ns, off otherwise")
     dist.add_argument("--master", default=None,
                       help="Spark master when run with python (default local[*]); spark-submit sets its own")
     dist.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
@@ -133,7 +142,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         epochs=args.epochs, cbow_mean=args.cbow_mean, max_sentence_length=args.max_sentence_length,
         lowercase=args.lowercase, num_partitions=args.num_partitions, interleave=args.interleave,
         syncs_per_epoch=args.syncs_per_epoch, averaging=args.averaging, local_copy=args.local_copy,
-        scale_alpha=args.scale_alpha, seed=args.seed, compute_loss=args.compute_loss)
+        scale_alpha=args.scale_alpha, max_copy_alpha=args.max_copy_alpha, block_momentum=args.block_momentum,
+        seed=args.seed, compute_loss=args.compute_loss)
 
 
 def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2v"):

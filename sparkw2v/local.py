@@ -54,6 +54,7 @@ def train_encoded(ids: np.ndarray, offsets: np.ndarray, vocab: Vocabulary, confi
                   params: Params | None = None, first_epoch: int = 0,
                   on_round: Callable[[dict], None] | None = None) -> TrainResult:
     """Train on already-encoded sentences (in input order) as partition 0 of 1."""
+    config = config.replace(syncs_per_epoch=config.syncs_for(1))
     ids, offsets = interleave(ids, offsets, config.interleave)
     tables = build_kernel_tables(vocab.counts, config)
     settings = kernel_settings(config)

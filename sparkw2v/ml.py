@@ -86,6 +86,8 @@ _PARAM_TO_CONFIG = {
     "averaging": "averaging",
     "localCopy": "local_copy",
     "scaleAlpha": "scale_alpha",
+    "maxCopyAlpha": "max_copy_alpha",
+    "blockMomentum": "block_momentum",
     "seed": "seed",
     "computeLoss": "compute_loss",
 }
@@ -151,24 +153,32 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
                       "(0 <= minAlpha <= stepSize)", TypeConverters.toFloat)
     cbowMean = _param("cbowMean", "CBOW: average the context vectors, else sum them "
                       "(true or false)", TypeConverters.toBoolean)
-    syncsPerEpoch = _param("syncsPerEpoch", "parameter averages per epoch across partitions "
-                           "(1 <= syncsPerEpoch <= 10000)", TypeConverters.toInt)
+    syncsPerEpoch = _param("syncsPerEpoch", "parameter syncs per epoch across partitions "
+                           "(1 <= syncsPerEpoch <= 10000, or None: 1 for one copy, 4 while the copies' rate "
+                           "factor makes up their number, 16 where the block momentum must)", _to_optional_int)
     interleave = _param("interleave", "each epoch visits a partition's data as this many interleaved "
                         "passes over blocks of 65,536 words; 1 keeps the input order "
                         "(1 <= interleave <= 1000)", TypeConverters.toInt)
-    averaging = _param("averaging", "how partition copies are combined: 'touched' divides each "
-                       "row by the partitions that changed it, 'mean' by all partitions, 'sum' "
-                       "applies every update in full (one of 'touched', 'mean', 'sum')",
+    averaging = _param("averaging", "how partition copies are combined: 'scaled' trains each copy at "
+                       "stepSize x copies (up to maxCopyAlpha), averages them and adds a block momentum, so "
+                       "quality holds as copies grow; 'touched' divides each row by the partitions that "
+                       "changed it, 'mean' by all partitions, 'sum' applies every update in full (one of "
+                       "'scaled', 'touched', 'mean', 'sum')",
                        TypeConverters.toString)
+    maxCopyAlpha = _param("maxCopyAlpha", "with averaging 'scaled': the highest learning rate a copy trains "
+                          "at (0 < maxCopyAlpha <= 10)", TypeConverters.toFloat)
+    blockMomentum = _param("blockMomentum", "with averaging 'scaled': momentum of the combined update "
+                           "across syncs (0 <= blockMomentum < 1, or None: 1 - alpha factor / copies)",
+                           _to_optional_float)
     localCopy = _param("localCopy", "'partition': each partition trains its own copy of the parameters "
                        "(bit-identical runs); 'executor': the partitions of one executor share one copy "
                        "(Hogwild, as word2vec.c's threads) and only executor copies are averaged (one of "
                        "'partition', 'executor')",
                        TypeConverters.toString)
-    scaleAlpha = _param("scaleAlpha", "multiply each copy's learning rate by the number of copies "
-                        "averaged (partitions, or executors with localCopy 'executor'), so that averaging P copies "
-                        "keeps the progress of one (true or false, or None: "
-                        "on for loss 'ns' only)", lambda v: None if v is None else TypeConverters.toBoolean(v))
+    scaleAlpha = _param("scaleAlpha", "with averaging 'touched' or 'mean': multiply each copy's learning "
+                        "rate by the number of copies averaged (partitions, or executors with localCopy "
+                        "'executor') (true or false, or None: on for loss 'ns' only)",
+                        lambda v: None if v is None else TypeConverters.toBoolean(v))
 
     computeLoss = _param("computeLoss", "compute the training loss for trainingMetrics; off trains "
                          "faster (true or false)", TypeConverters.toBoolean)
@@ -218,7 +228,7 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
     def getCbowMean(self) -> bool:
         return self.getOrDefault(self.cbowMean)
 
-    def getSyncsPerEpoch(self) -> int:
+    def getSyncsPerEpoch(self) -> int | None:
         return self.getOrDefault(self.syncsPerEpoch)
 
     def getInterleave(self) -> int:
@@ -226,6 +236,12 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
 
     def getScaleAlpha(self) -> bool | None:
         return self.getOrDefault(self.scaleAlpha)
+
+    def getMaxCopyAlpha(self) -> float:
+        return self.getOrDefault(self.maxCopyAlpha)
+
+    def getBlockMomentum(self) -> float | None:
+        return self.getOrDefault(self.blockMomentum)
 
     def getAveraging(self) -> str:
         return self.getOrDefault(self.averaging)
@@ -343,7 +359,7 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
     def setCbowMean(self, value: bool) -> "Word2Vec":
         return self._set(cbowMean=value)
 
-    def setSyncsPerEpoch(self, value: int) -> "Word2Vec":
+    def setSyncsPerEpoch(self, value: int | None) -> "Word2Vec":
         return self._set(syncsPerEpoch=value)
 
     def setInterleave(self, value: int) -> "Word2Vec":
@@ -354,6 +370,12 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
 
     def setLocalCopy(self, value: str) -> "Word2Vec":
         return self._set(localCopy=value)
+
+    def setMaxCopyAlpha(self, value: float) -> "Word2Vec":
+        return self._set(maxCopyAlpha=value)
+
+    def setBlockMomentum(self, value: float | None) -> "Word2Vec":
+        return self._set(blockMomentum=value)
 
     def setScaleAlpha(self, value: bool | None) -> "Word2Vec":
         return self._set(scaleAlpha=value)

@@ -45,13 +45,17 @@ def touched_rows(local: np.ndarray, base: np.ndarray) -> np.ndarray:
 
 
 def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndarray]],
-                 partitions: int, averaging: str) -> tuple[np.ndarray, np.ndarray]:
+                 partitions: int, averaging: str, least_divisor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Average the partitions' new values of some rows into one global copy of those rows.
 
     `contributions` holds, per partition and in partition order, `(rows, values)`: the rows it
     touched and their new values. Returns `(rows, new_values)` for every row anyone touched.
 
-    touched: base + sum_p (local_p - base) / n_r, n_r the partitions that changed row r (SPARK-24666).
+    scaled:  base + sum_p (local_p - base) / max(n_r, least_divisor), n_r the copies that changed row r
+             and `least_divisor` TrainConfig.combine_divisor: what each copy's learning rate was
+             raised by, times the gain of the block momentum applied after. At the number of copies
+             this is their plain mean: a row only one copy touched moves by one step at the global rate.
+    touched: base + sum_p (local_p - base) / n_r (SPARK-24666).
     mean:    base + sum_p (local_p - base) / P.
     sum:     base + sum_p (local_p - base): each update counts in full, as if the partitions had run
              one after another on stale copies (Hogwild-like). Averaging divides a shared row's
@@ -72,13 +76,34 @@ def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndar
         total[at] += values.astype(np.float64) - base_rows[at]
         count[at] += 1
         last[at] = values
-    if averaging == "touched":
+    if averaging == "scaled":
+        divisor = np.maximum(count, least_divisor)
+    elif averaging == "touched":
         divisor = count
     elif averaging == "mean":
         divisor = np.full(union.size, partitions)
     else:  # "sum": every partition's update applied in full
         divisor = np.ones(union.size, dtype=np.int64)
-    new = (base_rows + total / np.maximum(divisor, 1)[:, None]).astype(np.float32)
+    new = (base_rows + total / np.maximum(divisor, 1.0)[:, None]).astype(np.float32)
     exact = (divisor == 1) & (count == 1)
     new[exact] = last[exact]
     return union, new
+
+
+def apply_block_momentum(previous: Params, combined: Params, velocity: Params | None,
+                         momentum: float) -> tuple[Params, Params]:
+    """Block momentum (BMUF, Chen & Huo 2016) on the combined copies; returns (next params, velocity).
+
+    velocity = momentum * velocity + (combined - previous); next = previous + velocity. The copies'
+    shared drift accumulates to 1 / (1 - momentum) times a sync's step, while a row that each copy
+    settled to its optimum within the sync is only carried on by the decaying velocity (heavy-ball,
+    stable where extrapolating the step would overshoot). `combined` and `velocity` are reused.
+    """
+    if velocity is None:
+        velocity = Params(*(np.zeros_like(m) for m in previous))
+    momentum32 = np.float32(momentum)
+    for old, new, speed in zip(previous, combined, velocity):
+        speed *= momentum32
+        speed += new - old
+        np.add(old, speed, out=new)
+    return combined, velocity

@@ -34,7 +34,7 @@ from .config import TrainConfig
 from .corpus import read_corpus
 from .kernels import train_slice
 from .local import TrainResult, loss_text, round_record
-from .params import Params, combine_rows, init_params, touched_rows
+from .params import Params, apply_block_momentum, combine_rows, init_params, touched_rows
 from .training import (build_kernel_tables, encode_sentences, interleave, kernel_settings, round_bounds, round_seed,
                        schedule)
 from .vocab import Vocabulary, build_vocabulary
@@ -90,28 +90,32 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
     timings = {"vocabulary_seconds": time.perf_counter() - started}
     log.info("vocabulary job: %.1f s", timings["vocabulary_seconds"])
     config = config.replace(num_partitions=config.num_partitions or spark.sparkContext.defaultParallelism)
+    copies = _executor_count(spark.sparkContext) if config.local_copy == "executor" else config.num_partitions
+    config = config.replace(syncs_per_epoch=config.syncs_for(copies))
     check_memory(spark, config, len(vocab))
 
-    params, first_epoch, prior_metrics = None, 0, []
+    params, velocity, first_epoch, prior_metrics = None, None, 0, []
     if resume and checkpoints is not None:
         checkpoint = checkpoints.latest()
         if checkpoint is None:
             log.info("no checkpoint in %s: starting from epoch 1", checkpoints.directory)
         else:
             check_compatible(checkpoint, config, vocab, f"{checkpoints.directory} epoch {checkpoint.epoch}")
-            params, first_epoch, prior_metrics = checkpoint.params, checkpoint.epoch, checkpoint.metrics
+            params, velocity = checkpoint.params, checkpoint.velocity
+            first_epoch, prior_metrics = checkpoint.epoch, checkpoint.metrics
             log.info("resuming after epoch %d of %d from %s", first_epoch, config.epochs, checkpoints.directory)
 
-    def on_epoch(epoch: int, epoch_params: Params, metrics: list[dict]) -> None:
+    def on_epoch(epoch: int, epoch_params: Params, epoch_velocity: Params | None, metrics: list[dict]) -> None:
         if checkpoints is not None:
-            checkpoints.save(epoch, epoch_params, vocab, config, prior_metrics + metrics)
+            checkpoints.save(epoch, epoch_params, vocab, config, prior_metrics + metrics, epoch_velocity)
 
     started = time.perf_counter()
     encoded = encode_corpus(sentences, vocab, config.num_partitions, config.interleave)
     timings["encode_seconds"] = time.perf_counter() - started
     try:
         started = time.perf_counter()
-        result = train_on_encoded(spark, encoded, vocab, config, on_round, params, first_epoch, on_epoch)
+        result = train_on_encoded(spark, encoded, vocab, config, on_round, params, first_epoch, on_epoch,
+                                  velocity)
         timings["train_seconds"] = time.perf_counter() - started
         result.metrics[:0] = prior_metrics
         result.timings.update(timings)
@@ -219,7 +223,8 @@ class EncodedCorpus:
 def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabulary, config: TrainConfig,
                      on_round: Callable[[dict], None] | None = None, params: Params | None = None,
                      first_epoch: int = 0,
-                     on_epoch: Callable[[int, Params, list[dict]], None] | None = None) -> TrainResult:
+                     on_epoch: Callable[[int, Params, Params | None, list[dict]], None] | None = None,
+                     velocity: Params | None = None) -> TrainResult:
     sc = spark.sparkContext
     partitions = encoded.rdd.getNumPartitions()
     tables = sc.broadcast(build_kernel_tables(vocab.counts, config))
@@ -228,20 +233,29 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
     steps = schedule(config, first_epoch)
     metrics = []
     run_id = uuid.uuid4().hex[:16]
+    warn_known_losses(config, _executor_count(sc) if config.local_copy == "executor" else partitions)
     job_started = time.perf_counter()
     try:
         for done, step in enumerate(steps):
             sc.setJobDescription(f"sparkw2v: epoch {step.epoch + 1}/{config.epochs} "
                                  f"round {step.round + 1}/{config.syncs_per_epoch}")
             started = time.perf_counter()
-            params, stats, driver_bytes = _sync_round(sc, encoded.rdd, params, tables, settings, step,
-                                                      config, partitions, run_id, encoded.words)
+            previous = params
+            params, stats, driver_bytes, copies = _sync_round(sc, encoded.rdd, params, tables, settings, step,
+                                                              config, partitions, run_id, encoded.words)
+            momentum = config.block_momentum_for(copies)
+            if momentum > 0:
+                params, velocity = apply_block_momentum(previous, params, velocity, momentum)
             seconds = time.perf_counter() - started
             record = round_record(step, sum(s[1] for s in stats), sum(s[2] for s in stats),
                                   sum(s[3] for s in stats), seconds, config.compute_loss)
             record["driver_bytes_in"] = driver_bytes
+            record["executor_bytes_out"] = sum(s[5] for s in stats)  # rows the copies sent to the combine
             record["partitions"] = partitions
             record["copies"] = len({s[4] for s in stats})  # parameter copies averaged in this round
+            record["alpha_factor"] = config.alpha_factor(copies)
+            record["block_momentum"] = momentum
+            record["executors"] = _executor_count(sc)
             metrics.append(record)
             if not params.all_finite():
                 raise TrainingDivergedError(
@@ -249,14 +263,14 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
                     f"(alpha {step.alpha_start:.4g}); lower --alpha and resume from the last checkpoint")
             elapsed = time.perf_counter() - job_started
             eta = elapsed / (done + 1) * (len(steps) - done - 1)
-            log.info("epoch %d/%d round %d/%d: %s words/s, loss %s, alpha %.5f -> %.5f, %d copies averaged, "
+            log.info("epoch %d/%d round %d/%d: %s words/s, loss %s, alpha %.5f -> %.5f, %d copies averaged%s, "
                      "%.1f s, ETA %s", record["epoch"], config.epochs, record["round"], config.syncs_per_epoch,
                      f"{record['words_per_sec']:,.0f}", loss_text(record["loss"]), step.alpha_start, step.alpha_end,
-                     record["copies"], seconds, _duration(eta))
+                     record["copies"], _rule_text(record), seconds, _duration(eta))
             if on_round is not None:
                 on_round(record)
             if on_epoch is not None and step.round == config.syncs_per_epoch - 1:
-                on_epoch(step.epoch + 1, params, metrics)
+                on_epoch(step.epoch + 1, params, velocity, metrics)
     finally:
         tables.destroy()
         if config.local_copy == "executor":
@@ -264,9 +278,38 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
     return TrainResult(vocab, params, metrics)
 
 
+def warn_known_losses(config: TrainConfig, copies: int) -> None:
+    """Log a warning, with what we measured, for settings known to lose much quality at this many copies.
+
+    The figures: E partition copies of the kernel in one process, 4M tokens of wiki-aa, skip-gram, 3 epochs
+    (README, "Many copies"); one copy scored 10.5% (NS) and 16.5% (HS, sample 0) on the analogies.
+    """
+    if copies <= 1:
+        return
+    if config.averaging in ("touched", "mean") and config.alpha_factor(copies) == 1.0:
+        log.warning("averaging=%s without scale_alpha divides the learning by the %d copies: 8 copies scored "
+                    "1.3%% analogies against 10.5%% for one (SGNS); use the default averaging 'scaled'",
+                    config.averaging, copies)
+    elif config.averaging == "sum":
+        log.warning("averaging=sum at %d copies overshoots the most frequent rows: 8 copies diverged (SGNS); "
+                    "use the default averaging 'scaled'", copies)
+    elif config.averaging == "scaled":
+        made_up = config.combine_divisor(copies)
+        if made_up < copies:
+            log.warning("%d copies: the scaled averaging makes up a factor of %g (copy rate x%g, momentum %.3g), "
+                        "so the most frequent rows learn at %.0f%% of one machine's pace; 64 copies scored 7.4%% "
+                        "analogies against 10.5%% for one (SGNS); fewer partitions, or --local-copy executor, "
+                        "keep quality", copies, made_up, config.alpha_factor(copies),
+                        config.block_momentum_for(copies), 100 * made_up / copies)
+        if config.syncs_per_epoch == 1 and copies >= 4:
+            log.warning("one sync per epoch at %d copies: 8 copies scored 5.5%% analogies with 1 sync per epoch, "
+                        "8.5%% with 4 (SGNS; one copy 10.5%%); raise --syncs-per-epoch", copies)
+
+
 def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config: TrainConfig,
                 partitions: int, run_id: str, total_words: int):
-    """One broadcast -> train -> combine cycle. Returns new params, per-partition stats, driver bytes.
+    """One broadcast -> train -> combine cycle. Returns the combined params, per-partition stats, driver
+    bytes and the number of copies the learning-rate rule counts (partitions, or executors).
 
     local_copy="partition": each task trains its own copy of the broadcast; the copies are averaged.
     local_copy="executor": the tasks of one executor train one shared copy (shared_copy.py); each row
@@ -277,7 +320,9 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
     averaging = config.averaging
     per_executor = config.local_copy == "executor"
     executors = _executor_count(sc) if per_executor else 0
-    scale = config.alpha_factor(executors if per_executor else partitions)
+    copies = executors if per_executor else partitions
+    scale = config.alpha_factor(copies)
+    least_divisor = config.combine_divisor(copies)
     executor_words = max(total_words / rounds / max(executors, 1), 1.0)  # one executor's share of the round
     sequence = step.epoch * rounds + step.round
     seeds = [round_seed(config, step.epoch, step.round, p) for p in range(partitions)]
@@ -298,10 +343,11 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
         for ids, offsets in slices:
             loss, words, examples = train_slice(ids, offsets, *local, tables.value, settings, step.alpha_start * scale,
                                                 step.alpha_end * scale, seeds[p], progress, executor_words)
-        yield (_STATS, 0), (p, loss, words, examples, owner)
         taken = shared_copy.snapshot_time()
-        for m, (new, old) in enumerate(zip(local, base)):
-            rows = touched_rows(new, old)
+        changed = [touched_rows(new, old) for new, old in zip(local, base)]
+        sent = sum(rows.size * (rows.itemsize + new.shape[1] * new.itemsize) for rows, new in zip(changed, local))
+        yield (_STATS, 0), (p, loss, words, examples, owner, sent)
+        for m, (new, rows) in enumerate(zip(local, changed)):
             blocks = rows // ROW_BLOCK
             cuts = np.flatnonzero(np.diff(blocks)) + 1
             for block_rows in np.split(rows, cuts) if rows.size else []:
@@ -318,7 +364,7 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
             copies = [shared_copy.latest_rows(snapshots[owner]) for owner in sorted(snapshots)]
         else:
             copies = [(rows, values) for _, _, rows, values in contributions]
-        return key, combine_rows(shared.value[key[0]], copies, partitions, averaging)
+        return key, combine_rows(shared.value[key[0]], copies, partitions, averaging, least_divisor)
 
     combined = (encoded.mapPartitionsWithIndex(train_partition)
                 .combineByKey(lambda v: [v], _append, _extend, numPartitions=partitions)
@@ -335,7 +381,16 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
         new_params[matrix][rows] = values
         driver_bytes += rows.nbytes + values.nbytes
     shared.destroy()
-    return new_params, stats, driver_bytes
+    return new_params, stats, driver_bytes, copies
+
+
+def _rule_text(record: dict) -> str:
+    parts = []
+    if record["alpha_factor"] != 1.0:
+        parts.append(f"copy rate x{record['alpha_factor']:g}")
+    if record["block_momentum"] > 0:
+        parts.append(f"momentum {record['block_momentum']:.3g}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _executor_count(sc) -> int:

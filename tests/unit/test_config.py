@@ -35,6 +35,9 @@ def test_defaults_validate():
         ({"averaging": "x"}, "averaging", "x"),
         ({"local_copy": "node"}, "local_copy", "node"),
         ({"local_copy": "executor", "averaging": "mean"}, "averaging", "mean"),
+        ({"scale_alpha": True}, "scale_alpha", True),  # the scaled averaging sets the rate itself
+        ({"max_copy_alpha": 0.0}, "max_copy_alpha", 0.0),
+        ({"block_momentum": 1.0}, "block_momentum", 1.0),
         ({"min_count": 0}, "min_count", 0),
         ({"max_vocab_size": 0}, "max_vocab_size", 0),
         ({"sample": 1.0}, "sample", 1.0),

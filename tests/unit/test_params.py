@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from sparkw2v.config import TrainConfig
-from sparkw2v.params import combine_rows, init_params, touched_rows
+from sparkw2v.params import Params, apply_block_momentum, combine_rows, init_params, touched_rows
 
 
 def _contributions(rng, base, partitions):
@@ -14,19 +14,20 @@ def _contributions(rng, base, partitions):
     return out
 
 
-@pytest.mark.parametrize("averaging", ["touched", "mean", "sum"])
+@pytest.mark.parametrize("averaging", ["touched", "mean", "sum", "scaled"])
 def test_combine_matches_the_formula(averaging):
     rng = np.random.default_rng(0)
     base = rng.normal(size=(40, 6)).astype(np.float32)
     contributions = _contributions(rng, base, 3)
-    rows, new = combine_rows(base, contributions, 3, averaging)
+    rows, new = combine_rows(base, contributions, 3, averaging, least_divisor=2.0)
     total = np.zeros(base.shape)
     count = np.zeros(base.shape[0])
     for r, values in contributions:
         total[r] += values.astype(np.float64) - base[r]
         count[r] += 1
     assert np.array_equal(rows, np.flatnonzero(count))
-    divisor = {"touched": count, "mean": np.full(base.shape[0], 3.0), "sum": np.ones(base.shape[0])}[averaging]
+    divisor = {"touched": count, "mean": np.full(base.shape[0], 3.0), "sum": np.ones(base.shape[0]),
+               "scaled": np.maximum(count, 2.0)}[averaging]
     expected = base.astype(np.float64) + total / np.maximum(divisor, 1)[:, None]
     np.testing.assert_allclose(new, expected[rows], rtol=1e-6, atol=1e-6)
 
@@ -47,12 +48,41 @@ def test_touched_rows_finds_exactly_the_changed_rows():
 
 
 def test_partition_learning_rate_scaling():
-    assert TrainConfig().alpha_factor(8) == 8.0
-    assert TrainConfig().alpha_factor(1) == 1.0
-    assert TrainConfig(scale_alpha=False).alpha_factor(8) == 1.0
+    touched = TrainConfig(averaging="touched")
+    assert touched.alpha_factor(8) == 8.0
+    assert touched.alpha_factor(1) == 1.0
+    assert touched.replace(scale_alpha=False).alpha_factor(8) == 1.0
     assert TrainConfig(averaging="sum").alpha_factor(8) == 1.0
-    assert TrainConfig(loss="hs").alpha_factor(8) == 1.0
-    assert TrainConfig(loss="hs", scale_alpha=True).alpha_factor(8) == 8.0
+    assert touched.replace(loss="hs").alpha_factor(8) == 1.0
+    assert touched.replace(loss="hs", scale_alpha=True).alpha_factor(8) == 8.0
+    assert touched.block_momentum_for(8) == 0.0
+
+
+@pytest.mark.parametrize("copies, factor, momentum, divisor", [
+    (1, 1.0, 0.0, 1.0), (4, 4.0, 0.0, 4.0), (8, 8.0, 0.0, 8.0), (32, 8.0, 0.75, 32.0), (64, 8.0, 0.75, 32.0)])
+def test_scaled_rule_makes_up_the_copies(copies, factor, momentum, divisor):
+    """Skip-gram (alpha 0.025) with the default max_copy_alpha 0.2: the rate factor reaches 8, and the
+    momentum's gain 1 / (1 - momentum) times the factor is the number of copies, up to momentum 0.75."""
+    config = TrainConfig()
+    assert config.averaging == "scaled"
+    assert config.alpha_factor(copies) == factor
+    assert config.block_momentum_for(copies) == pytest.approx(momentum)
+    assert config.combine_divisor(copies) == pytest.approx(divisor)
+    assert TrainConfig(architecture="cbow").alpha_factor(copies) == min(copies, 4)  # alpha 0.05
+
+
+def test_block_momentum_accumulates_a_steady_drift_and_damps_a_settled_row():
+    momentum = 0.75
+    params = Params(np.zeros((2, 1), np.float32), np.zeros((0, 1), np.float32), np.zeros((0, 1), np.float32))
+    velocity = None
+    for _ in range(60):  # row 0 drifts by 0.01 per sync; row 1 is pulled to 1.0 in each sync
+        before = float(params.syn0[0, 0])
+        combined = Params(params.syn0 + np.array([[0.01], [0.0]], np.float32), params.syn1, params.syn1neg)
+        combined.syn0[1] = 1.0
+        params, velocity = apply_block_momentum(params, combined, velocity, momentum)
+    drift = float(params.syn0[0, 0]) - before
+    assert drift == pytest.approx(0.01 / (1 - momentum), rel=1e-3)
+    assert params.syn0[1, 0] == pytest.approx(1.0, abs=1e-4)
 
 
 def test_init_is_seeded_and_in_range():

@@ -1,0 +1,293 @@
+#!/usr/bin/env python
+"""Scale-out benchmark: model quality against the number of parameter copies E that are combined.
+
+Every sparkw2v run is the job's defaults except the model and `num_partitions = E`: E partition copies
+on `local[2]` train and are combined exactly as E one-core executors would be (only the wall time
+differs). Beside them, in the same invocation: gensim `workers=1` (one machine, one copy) and Spark
+MLlib's Word2Vec at the same E (skip-gram + HS without subsampling, so it is compared with SG-HS).
+
+Configurations (keys, for --configs):
+
+    gensim-{model}-w1          gensim Word2Vec, workers=1
+    sparkw2v-{model}-E{e}      sparkw2v on Spark with its defaults, num_partitions e
+    mllib-sghs-E{e}            pyspark.ml.feature.Word2Vec, numPartitions e, maxIter = epochs
+
+    model: sgns (negative 5, sample 1e-4) or sghs (hierarchical softmax, sample 0)
+
+Per run: analogy, WordSim-353, wall time, syncs, and the bytes moved per sync: what the copies send to
+the combine on the executors (`executor_bytes_out`) and what the driver collects (`driver_bytes_in`).
+The harness (corpus, Spark session, warm-ups, MLlib, evaluation, results file) is bench_spark.py's.
+
+    python benchmarks/bench_copies.py                          # the curve, 1..64 copies (several hours)
+    python benchmarks/bench_copies.py --copies 1,8 --skip-mllib --configs 'sparkw2v-sgns-*'
+    python benchmarks/bench_copies.py --max-tokens 200000 --epochs 1 --copies 1,4   # a smoke test
+
+Writes benchmarks/results/copies.{json,md,png} (copies-smoke.* with --max-tokens).
+"""
+import os
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_name] = "1"
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import fnmatch  # noqa: E402
+import gc  # noqa: E402
+import logging  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, REPO)
+sys.path.insert(0, HERE)
+
+import bench_kernels as bk  # noqa: E402
+import bench_spark as bs  # noqa: E402
+from bench_kernels import fmt, log  # noqa: E402
+
+MODELS = {"sgns": dict(loss="ns", sample=1e-4, label="skip-gram NS, sample 1e-4"),
+          "sghs": dict(loss="hs", sample=0.0, label="skip-gram HS, sample 0")}
+TARGET_NEAR = (8, 1.0)   # up to this many copies, within this many points of one copy
+TARGET_FAR = (64, 2.0)   # beyond, up to this many, within this many
+
+
+def plan(args) -> list[dict]:
+    items = [{"key": f"gensim-{m}-w1", "kind": "gensim", "model": m} for m in args.models]
+    for e in args.copies:
+        items += [{"key": f"sparkw2v-{m}-E{e}", "kind": "sparkw2v", "model": m, "copies": e} for m in args.models]
+        if "sghs" in args.models and e in args.mllib_copies:
+            items.append({"key": f"mllib-sghs-E{e}", "kind": "mllib", "model": "sghs", "partitions": e})
+    return [i for i in items if any(fnmatch.fnmatchcase(i["key"], p) for p in args.configs)
+            and not (args.skip_mllib and i["kind"] == "mllib")]
+
+
+def library_config(model: str, copies: int, epochs: int, seed: int):
+    """The job's defaults, but for the model, the copies and the run length."""
+    from sparkw2v.config import TrainConfig
+    spec = MODELS[model]
+    return TrainConfig(architecture="skipgram", loss=spec["loss"], sample=spec["sample"], epochs=epochs,
+                       num_partitions=copies, seed=seed).validate()
+
+
+class CopiesBench(bs.Bench):
+    def run_sparkw2v(self, item: dict):
+        from sparkw2v.trainer import InputSpec, train
+        from sparkw2v.vectors import WordVectors
+        spark = self.get_spark()
+        config = library_config(item["model"], item["copies"], self.args.epochs, self.args.seed)
+        warm = spark.sparkContext.defaultParallelism
+        t0 = time.perf_counter()
+        train(spark, InputSpec([self.warmup_path]), config.replace(epochs=1, num_partitions=warm))
+        log(f"{item['key']}: warm-up fit {time.perf_counter() - t0:.1f} s (untimed)")
+
+        def on_round(rec: dict) -> None:
+            log(f"{item['key']}: epoch {rec['epoch']} round {rec['round']}: {rec['seconds']:.1f} s, loss "
+                f"{fmt(rec['loss'], '.4f')}, {rec['copies']} copies, rate x{rec['alpha_factor']:g}, "
+                f"momentum {rec['block_momentum']:.3g}")
+
+        t0 = time.perf_counter()
+        with bs.Heartbeat(item["key"]):
+            result = train(spark, InputSpec([self.path]), config, on_round=on_round)
+        wall = time.perf_counter() - t0
+        rounds = result.metrics
+        record = {"wall_s": wall, "train_s": result.timings["train_seconds"], "syncs_total": len(rounds),
+                  "syncs_per_epoch": len(rounds) // self.args.epochs,
+                  "copies_combined": max(r["copies"] for r in rounds),
+                  "alpha_factor": rounds[-1]["alpha_factor"], "block_momentum": rounds[-1]["block_momentum"],
+                  "executor_bytes_per_sync": statistics.mean(r["executor_bytes_out"] for r in rounds),
+                  "driver_bytes_per_sync": statistics.mean(r["driver_bytes_in"] for r in rounds),
+                  "final_loss": rounds[-1]["loss"], "timings": dict(result.timings), "config": config.to_dict(),
+                  "vocab_words": len(result.vocab), "finite": bool(result.params.all_finite())}
+        log(f"{item['key']}: wall {wall:.1f} s, {record['syncs_total']} syncs, "
+            f"{record['executor_bytes_per_sync'] / 2**20:.1f} MiB from the copies and "
+            f"{record['driver_bytes_per_sync'] / 2**20:.1f} MiB to the driver per sync")
+        return record, WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
+
+    def run_gensim(self, item: dict):
+        from gensim.models import Word2Vec
+
+        from sparkw2v.vectors import WordVectors
+        hs = item["model"] == "sghs"
+        t0 = time.perf_counter()
+        with bs.Heartbeat(item["key"]):
+            w2v = Word2Vec(vector_size=100, window=5, min_count=5, sample=MODELS[item["model"]]["sample"], sg=1,
+                           hs=int(hs), negative=0 if hs else 5, alpha=0.025, min_alpha=1e-4,
+                           epochs=self.args.epochs, workers=1, seed=self.args.seed, compute_loss=False)
+            w2v.build_vocab(corpus_file=self.path)
+            w2v.train(corpus_file=self.path, total_words=w2v.corpus_total_words, epochs=self.args.epochs)
+        record = {"wall_s": time.perf_counter() - t0, "workers": 1, "vocab_words": len(w2v.wv.index_to_key),
+                  "finite": bool(np.isfinite(w2v.wv.vectors).all())}
+        log(f"{item['key']}: wall {record['wall_s']:.1f} s")
+        return record, WordVectors(list(w2v.wv.index_to_key), w2v.wv.vectors)
+
+
+def analogy(runs: dict, key: str):
+    record = runs.get(key)
+    if not record or "error" in record or record.get("quality", {}).get("analogy") is None:
+        return None
+    return 100.0 * record["quality"]["analogy"]
+
+
+def targets(results: dict) -> list[str]:
+    runs, lines = results["runs"], []
+    for model in MODELS:
+        one = analogy(runs, f"sparkw2v-{model}-E1")
+        for e in results["copies"]:
+            mine = analogy(runs, f"sparkw2v-{model}-E{e}")
+            if e == 1 or one is None or mine is None:
+                continue
+            bound = TARGET_NEAR[1] if e <= TARGET_NEAR[0] else TARGET_FAR[1]
+            verdict = "PASS" if mine >= one - bound else "FAIL"
+            lines.append(f"{model} E={e}: {mine:.2f}% vs {one:.2f}% at E=1 ({mine - one:+.2f} pts, bound "
+                         f"-{bound}) **{verdict}**")
+        for e in results["copies"]:
+            mine, theirs = analogy(runs, f"sparkw2v-sghs-E{e}"), analogy(runs, f"mllib-sghs-E{e}")
+            if model == "sghs" and mine is not None and theirs is not None:
+                lines.append(f"sghs E={e} vs MLlib: {mine:.2f}% vs {theirs:.2f}% "
+                             f"**{'PASS' if mine > theirs else 'FAIL'}**")
+    return lines
+
+
+def markdown(results: dict) -> str:
+    runs = results["runs"]
+    out = [f"# Scale-out: quality against the number of combined copies", "",
+           f"- Corpus: `{results['corpus']['source']}`, {results['corpus']['tokens']:,} tokens; "
+           f"{results['epochs']} epochs, seed {results['seed']}, master `{results['master']}`",
+           "- sparkw2v: the job's defaults except the model and `num_partitions = E` (partition copies: E copies "
+           "combined exactly as E one-core executors would be)",
+           "- Invocations: " + "; ".join(f"{i['date']} `{i['command']}`" for i in results["invocations"]), ""]
+    for model, spec in MODELS.items():
+        gensim = runs.get(f"gensim-{model}-w1")
+        out += [f"## {spec['label']}", "",
+                "| E | analogy % | Δ vs E=1 | WS353 | wall s | syncs | rate × | momentum | MiB/sync copies → combine "
+                "| MiB/sync → driver | MLlib analogy % | MLlib WS353 | MLlib fit s |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        one = analogy(runs, f"sparkw2v-{model}-E1")
+        for e in results["copies"]:
+            r = runs.get(f"sparkw2v-{model}-E{e}")
+            if not r:
+                continue
+            if "error" in r:
+                out.append(f"| {e} | failed: {r['error'][:80]} |||||||||||")
+                continue
+            a = analogy(runs, f"sparkw2v-{model}-E{e}")
+            m = runs.get(f"mllib-sghs-E{e}") if model == "sghs" else None
+            m_ok = m and "error" not in m
+            out.append(
+                f"| {e} | {fmt(a, '.2f')} | {fmt(None if one is None or a is None else a - one, '+.2f')} | "
+                f"{fmt(r['quality'].get('ws353'), '.3f')} | {r['wall_s']:.0f} | {r['syncs_total']} | "
+                f"{r['alpha_factor']:g} | {r['block_momentum']:.3g} | {r['executor_bytes_per_sync'] / 2**20:.1f} | "
+                f"{r['driver_bytes_per_sync'] / 2**20:.1f} | "
+                f"{fmt(analogy(runs, f'mllib-sghs-E{e}') if m_ok else None, '.2f')} | "
+                f"{fmt(m['quality'].get('ws353') if m_ok else None, '.3f')} | "
+                f"{fmt(m['wall_s'] if m_ok else None, '.0f')} |")
+        if gensim and "error" not in gensim:
+            out += ["", f"gensim `workers=1`: analogy {fmt(analogy(runs, f'gensim-{model}-w1'), '.2f')}%, WS353 "
+                        f"{fmt(gensim['quality'].get('ws353'), '.3f')}, wall {gensim['wall_s']:.0f} s"]
+        out.append("")
+    out += ["## Targets", ""] + [f"- {line}" for line in targets(results)] + [""]
+    return "\n".join(out)
+
+
+def plot(results: dict, path: str) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    runs = results["runs"]
+    fig, axes = plt.subplots(1, len(MODELS), figsize=(11, 4.2))
+    for ax, (model, spec) in zip(axes, MODELS.items()):
+        points = [(e, analogy(runs, f"sparkw2v-{model}-E{e}")) for e in results["copies"]]
+        points = [(e, a) for e, a in points if a is not None]
+        if points:
+            ax.plot(*zip(*points), "o-", label="sparkw2v (defaults)")
+        mllib = [(e, analogy(runs, f"mllib-sghs-E{e}")) for e in results["copies"]] if model == "sghs" else []
+        mllib = [(e, a) for e, a in mllib if a is not None]
+        if mllib:
+            ax.plot(*zip(*mllib), "s--", label="Spark MLlib")
+        gensim = analogy(runs, f"gensim-{model}-w1")
+        if gensim is not None:
+            ax.axhline(gensim, color="gray", linestyle=":", label="gensim workers=1")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("copies combined (E)")
+        ax.set_ylabel("analogy accuracy %")
+        ax.set_title(spec["label"])
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--corpus", default=bs.DEFAULT_CORPUS)
+    p.add_argument("--eval-dir", default=bs.DEFAULT_EVAL)
+    p.add_argument("--master", default="local[2]")
+    p.add_argument("--driver-memory", default="6g")
+    p.add_argument("--copies", type=bs.int_list, default=[1, 2, 4, 8, 16, 32, 64])
+    p.add_argument("--mllib-copies", type=bs.int_list, default=[1, 8, 64], help="E values MLlib runs at")
+    p.add_argument("--models", type=lambda t: t.split(","), default=list(MODELS))
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--max-tokens", type=int, default=None)
+    p.add_argument("--configs", type=lambda t: t.split(","), default=["*"])
+    p.add_argument("--skip-mllib", action="store_true")
+    p.add_argument("--out", default=os.path.join(HERE, "results"))
+    p.add_argument("--name", default=None)
+    args = p.parse_args(argv)
+    args.name = args.name or ("copies-smoke" if args.max_tokens else "copies")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    corpus = bk.prepare_corpus(args.corpus, args.max_tokens)
+    os.makedirs(args.out, exist_ok=True)
+    stem = os.path.join(args.out, args.name)
+    key = {"corpus_sha256": corpus["source_sha256"], "max_tokens": args.max_tokens, "epochs": args.epochs,
+           "seed": args.seed, "master": args.master}
+    results = bs.load_results(stem + ".json", key, fresh=False) or {
+        "benchmark": "bench_copies", "compatibility": key, "corpus": {"source": args.corpus, "tokens": corpus["tokens"]},
+        "epochs": args.epochs, "seed": args.seed, "master": args.master, "invocations": [], "runs": {}}
+    results["copies"] = sorted(set(results.get("copies", [])) | set(args.copies))
+    invocation = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                  "command": " ".join(["python", os.path.relpath(os.path.abspath(sys.argv[0]), REPO), *sys.argv[1:]]),
+                  "machine": bk.machine(), "versions": {**bk.versions(), **bs.spark_versions()}}
+    results["invocations"].append(invocation)
+    bench = CopiesBench(argparse.Namespace(**vars(args), interleave=None), corpus)
+    todo = [i for i in plan(args) if "error" in results["runs"].get(i["key"], {"error": 1})]
+    failures = 0
+    try:
+        for number, item in enumerate(todo, 1):
+            log(f"[{number}/{len(todo)}] {item['key']}")
+            record = {k: v for k, v in item.items() if k != "key"}
+            try:
+                out, wv = bench.run(item)
+                record.update(out, quality=bs.evaluate(wv, args.eval_dir))
+                log(f"{item['key']}: {bs.quality_line(record['quality'])}")
+            except Exception as exc:
+                failures += 1
+                record.update(error=repr(exc), traceback=traceback.format_exc())
+                log(f"{item['key']}: FAILED {exc!r}")
+            results["runs"][item["key"]] = record
+            bs.write_json(stem + ".json", results)
+            with open(stem + ".md", "w") as handle:
+                handle.write(markdown(results))
+            plot(results, stem + ".png")
+            gc.collect()
+    finally:
+        bench.stop()
+    print(markdown(results))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
