@@ -24,30 +24,27 @@ The harness (corpus, Spark session, warm-ups, MLlib, evaluation, results file) i
 
 Writes benchmarks/results/copies.{json,md,png} (copies-smoke.* with --max-tokens).
 """
+import argparse
+import datetime
+import fnmatch
+import gc
+import logging
 import os
-
-for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[_name] = "1"
-
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import fnmatch  # noqa: E402
-import gc  # noqa: E402
-import logging  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-
-import numpy as np  # noqa: E402
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 sys.path.insert(0, HERE)
 
+import bench_spark as bs  # noqa: E402  (first: it pins the BLAS and Numba threads to 1 before numpy loads)
 import bench_kernels as bk  # noqa: E402
-import bench_spark as bs  # noqa: E402
+import numpy as np  # noqa: E402
 from bench_kernels import fmt, log  # noqa: E402
 
 MODELS = {"sgns": dict(loss="ns", sample=1e-4, label="skip-gram NS, sample 1e-4"),
@@ -98,6 +95,7 @@ class CopiesBench(bs.Bench):
         record = {"wall_s": wall, "train_s": result.timings["train_seconds"], "syncs_total": len(rounds),
                   "syncs_per_epoch": len(rounds) // self.args.epochs,
                   "copies_combined": max(r["copies"] for r in rounds),
+                  "executors": max(r["executors"] for r in rounds),
                   "alpha_factor": rounds[-1]["alpha_factor"], "block_momentum": rounds[-1]["block_momentum"],
                   "executor_bytes_per_sync": statistics.mean(r["executor_bytes_out"] for r in rounds),
                   "driver_bytes_per_sync": statistics.mean(r["driver_bytes_in"] for r in rounds),
@@ -155,7 +153,7 @@ def targets(results: dict) -> list[str]:
 
 def markdown(results: dict) -> str:
     runs = results["runs"]
-    out = [f"# Scale-out: quality against the number of combined copies", "",
+    out = ["# Scale-out: quality against the number of combined copies", "",
            f"- Corpus: `{results['corpus']['source']}`, {results['corpus']['tokens']:,} tokens; "
            f"{results['epochs']} epochs, seed {results['seed']}, master `{results['master']}`",
            "- sparkw2v: the job's defaults except the model and `num_partitions = E` (partition copies: E copies "
@@ -165,8 +163,8 @@ def markdown(results: dict) -> str:
         gensim = runs.get(f"gensim-{model}-w1")
         out += [f"## {spec['label']}", "",
                 "| E | analogy % | Δ vs E=1 | WS353 | wall s | syncs | rate × | momentum | MiB/sync copies → combine "
-                "| MiB/sync → driver | MLlib analogy % | MLlib WS353 | MLlib fit s |",
-                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                "| MiB/sync → driver | executors | MLlib analogy % | MLlib WS353 | MLlib fit s |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         one = analogy(runs, f"sparkw2v-{model}-E1")
         for e in results["copies"]:
             r = runs.get(f"sparkw2v-{model}-E{e}")
@@ -182,7 +180,7 @@ def markdown(results: dict) -> str:
                 f"| {e} | {fmt(a, '.2f')} | {fmt(None if one is None or a is None else a - one, '+.2f')} | "
                 f"{fmt(r['quality'].get('ws353'), '.3f')} | {r['wall_s']:.0f} | {r['syncs_total']} | "
                 f"{r['alpha_factor']:g} | {r['block_momentum']:.3g} | {r['executor_bytes_per_sync'] / 2**20:.1f} | "
-                f"{r['driver_bytes_per_sync'] / 2**20:.1f} | "
+                f"{r['driver_bytes_per_sync'] / 2**20:.1f} | {r.get('executors', '—')} | "
                 f"{fmt(analogy(runs, f'mllib-sghs-E{e}') if m_ok else None, '.2f')} | "
                 f"{fmt(m['quality'].get('ws353') if m_ok else None, '.3f')} | "
                 f"{fmt(m['wall_s'] if m_ok else None, '.0f')} |")
@@ -230,6 +228,9 @@ def parse_args(argv=None):
     p.add_argument("--corpus", default=bs.DEFAULT_CORPUS)
     p.add_argument("--eval-dir", default=bs.DEFAULT_EVAL)
     p.add_argument("--master", default="local[2]")
+    p.add_argument("--standalone-workers", type=int, default=0, metavar="N",
+                   help="start a standalone master and N one-core workers on 127.0.0.1 from the pyspark "
+                        "package's scripts (as the cluster tests do) and run there: N real executors")
     p.add_argument("--driver-memory", default="6g")
     p.add_argument("--copies", type=bs.int_list, default=[1, 2, 4, 8, 16, 32, 64])
     p.add_argument("--mllib-copies", type=bs.int_list, default=[1, 8, 64], help="E values MLlib runs at")
@@ -249,14 +250,29 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.standalone_workers:
+        sys.path.insert(0, os.path.join(REPO, "tests", "cluster"))
+        from conftest import start_cluster
+        cluster = start_cluster(Path(tempfile.mkdtemp(prefix="sparkw2v-bench-cluster-")), args.standalone_workers)
+        args.master = cluster.url
+        log(f"standalone cluster: {cluster.url}, {args.standalone_workers} one-core workers")
+        try:
+            return run(args)
+        finally:
+            cluster.stop()
+    return run(args)
+
+
+def run(args) -> int:
     corpus = bk.prepare_corpus(args.corpus, args.max_tokens)
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, args.name)
+    master = f"standalone, {args.standalone_workers} one-core workers" if args.standalone_workers else args.master
     key = {"corpus_sha256": corpus["source_sha256"], "max_tokens": args.max_tokens, "epochs": args.epochs,
-           "seed": args.seed, "master": args.master}
+           "seed": args.seed, "master": master}
     results = bs.load_results(stem + ".json", key, fresh=False) or {
         "benchmark": "bench_copies", "compatibility": key, "corpus": {"source": args.corpus, "tokens": corpus["tokens"]},
-        "epochs": args.epochs, "seed": args.seed, "master": args.master, "invocations": [], "runs": {}}
+        "epochs": args.epochs, "seed": args.seed, "master": master, "invocations": [], "runs": {}}
     results["copies"] = sorted(set(results.get("copies", [])) | set(args.copies))
     invocation = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
                   "command": " ".join(["python", os.path.relpath(os.path.abspath(sys.argv[0]), REPO), *sys.argv[1:]]),

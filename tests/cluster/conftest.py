@@ -1,4 +1,4 @@
-"""A real Spark standalone cluster on 127.0.0.1: one master and two workers, started with the
+"""A real Spark standalone cluster on 127.0.0.1: one master and two (or four) workers, started with the
 pyspark wheel's own sbin/spark-daemon.sh, and stopped again whatever the test's outcome."""
 from __future__ import annotations
 
@@ -91,28 +91,49 @@ class StandaloneCluster:
 
 @pytest.fixture
 def standalone_cluster(tmp_path_factory):
+    """Master and 2 one-core workers."""
+    yield from _cluster(tmp_path_factory, workers=2)
+
+
+@pytest.fixture
+def four_worker_cluster(tmp_path_factory):
+    """Master and 4 one-core workers: 4 real executors, whose copies the job combines."""
+    yield from _cluster(tmp_path_factory, workers=4)
+
+
+def _cluster(tmp_path_factory, workers: int):
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("Java is not installed")
+    cluster = start_cluster(tmp_path_factory.mktemp("cluster"), workers)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def start_cluster(base: Path, workers: int, worker_memory: str = "2g") -> StandaloneCluster:
+    """Start a master and `workers` one-core workers (state under `base`); stop() ends them.
+    Also used by benchmarks/bench_copies.py --standalone-workers."""
     import pyspark
 
     spark_home = Path(pyspark.__file__).parent
-    base = tmp_path_factory.mktemp("cluster")
     port, web_port = _free_port(), _free_port()
     env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOG_DIR": str(base / "logs"),
            "SPARK_PID_DIR": str(base / "pids"), "SPARK_WORKER_DIR": str(base / "work"),
-           "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "", "PYSPARK_PYTHON": sys.executable}
-    env.pop("SPARK_NO_DAEMONIZE")
+           "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
+    env.pop("SPARK_NO_DAEMONIZE", None)
     cluster = StandaloneCluster(spark_home, env, f"spark://127.0.0.1:{port}", web_port,
-                                base / "pids", base / "logs")
+                                base / "pids", base / "logs", workers)
     try:
         cluster.daemon("start", MASTER_CLASS, 1, "--host", "127.0.0.1", "--port", str(port),
                        "--webui-port", str(web_port))
         cluster.started.append((MASTER_CLASS, 1))
         for instance in range(1, cluster.workers + 1):
             cluster.daemon("start", WORKER_CLASS, instance, "--host", "127.0.0.1", "--cores", "1",
-                           "--memory", "2g", "--webui-port", str(_free_port()), cluster.url)
+                           "--memory", worker_memory, "--webui-port", str(_free_port()), cluster.url)
             cluster.started.append((WORKER_CLASS, instance))
         cluster.wait_for_workers(cluster.workers)
-        yield cluster
-    finally:
+    except BaseException:
         cluster.stop()
+        raise
+    return cluster

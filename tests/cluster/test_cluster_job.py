@@ -44,6 +44,33 @@ def test_executor_copies_are_averaged_across_the_two_workers(standalone_cluster,
     assert np.isfinite(kv.vectors).all() and len(kv) == metrics["vocab_size"]
 
 
+def test_default_job_on_four_executors_keeps_one_copys_quality(four_worker_cluster, tmp_path):
+    """4 one-core executors train 4 copies that the default sync combines; the vectors land in the band
+    that tests/quality/test_copies_quality.py calibrated for one copy (planted corpus, skip-gram NS)."""
+    from quality.test_copies_quality import BAND
+    from quality.test_model_quality import planted_corpus, quality
+
+    from sparkw2v.vectors import WordVectors
+
+    sentences, topics, pairs = planted_corpus(0)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for part in range(4):  # one input split per executor, so every copy trains on its own quarter
+        (corpus / f"part-{part}.txt").write_text("".join(" ".join(s) + "\n" for s in sentences[part::4]))
+    out = tmp_path / "model"
+    done = four_worker_cluster.submit(
+        str(REPO / "jobs" / "train_word2vec.py"), "--input", str(corpus), "--output", str(out),
+        "--architecture", "skipgram", "--loss", "ns", "--vector-size", "16", "--window", "3", "--min-count", "1",
+        "--sample", "0", "--epochs", "3", "--seed", "100", "--num-partitions", "4")
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    rounds = json.loads((out / "metrics.json").read_text())["rounds"]
+    assert all(r["copies"] == 4 and r["executors"] == 4 for r in rounds), rounds[0]
+    assert rounds[0]["alpha_factor"] == 4.0 and len(rounds) == 3 * 4  # the default: x4, 4 syncs per epoch
+    vectors = WordVectors.load_word2vec(str(out / "vectors.bin"), binary=True)
+    precision, found = quality({w: i for i, w in enumerate(vectors.words)}, vectors.vectors, topics, pairs)
+    assert precision >= BAND and found == len(pairs), (precision, found)
+
+
 def _submit_demo_job(cluster, out, *flags: str) -> str:
     """spark-submit the job on the demo corpus (2 epochs, 32 dims, 4 partitions); returns its output."""
     done = cluster.submit(

@@ -1,0 +1,185 @@
+#!/usr/bin/env python
+"""E parameter copies simulated in one process: the research tool behind the scaled averaging.
+
+No Spark. The corpus prefix is cut into chunks of 65,536 words dealt round-robin to E copies, as the Spark
+job deals one input split's chunks, and each copy's data is interleaved as the job does. Every sync, each
+copy trains its slice of the round with the project's kernel on its own copy of the parameters (one after
+another: the result is what E one-core executors compute, only slower), then the copies are combined by
+one of these rules:
+
+    touched   each row: the mean over the copies that changed it (the old default; Spark MLlib's rule)
+    sum       each row: the sum of the copies' updates
+    scaled    copies train at alpha x --rate; each row's summed update divided by max(copies that
+              changed it, --rate), or by E with --divide-by-all; then --momentum (block momentum)
+    adaptive  each row's mean update times (1 - s^k) / (1 - s), s = exp(-lam x alpha x expected
+              updates of the row per copy and sync): the sum for rarely updated rows, the mean for hot ones
+    library   what TrainConfig's defaults do at E copies (alpha_factor, combine_divisor, block_momentum_for)
+
+    python benchmarks/sim_copies.py --copies 8 --rule touched                  # 1.3% (one copy: 10.5%)
+    python benchmarks/sim_copies.py --copies 32 --rule scaled --rate 8 --momentum 0.75
+    python benchmarks/sim_copies.py --copies 64 --rule library --loss hs --sample 0
+
+Prints one JSON line (and appends it to --out): the settings, analogy accuracy (30,000 words) and WS353.
+benchmarks/results/sim-copies.jsonl holds the runs the README's "Many copies" section cites.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from sparkw2v.config import TrainConfig  # noqa: E402
+from sparkw2v.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
+from sparkw2v.kernels import train_slice  # noqa: E402
+from sparkw2v.local import vocabulary_from_sentences  # noqa: E402
+from sparkw2v.params import Params, init_params, touched_rows  # noqa: E402
+from sparkw2v.sampling import noise_distribution  # noqa: E402
+from sparkw2v.text import read_local_sentences  # noqa: E402
+from sparkw2v.training import (build_kernel_tables, encode_sentences, interleave, kernel_settings,  # noqa: E402
+                               round_bounds, round_seed, schedule)
+from sparkw2v.vectors import WordVectors  # noqa: E402
+
+SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
+CHUNK_WORDS = 1 << 16
+
+
+def read_prefix(path: str, tokens: int) -> list[list[str]]:
+    sentences, seen = [], 0
+    for sentence in read_local_sentences([path], False, 10_000):
+        sentences.append(sentence)
+        seen += len(sentence)
+        if seen >= tokens:
+            break
+    return sentences
+
+
+def deal(ids: np.ndarray, offsets: np.ndarray, copies: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Chunks of at least CHUNK_WORDS words (whole sentences), dealt round-robin."""
+    spans: list[list[tuple[int, int]]] = [[] for _ in range(copies)]
+    n, start, chunk = len(offsets) - 1, 0, 0
+    while start < n:
+        end = min(n, max(start + 1, int(np.searchsorted(offsets, offsets[start] + CHUNK_WORDS))))
+        spans[chunk % copies].append((start, end))
+        start, chunk = end, chunk + 1
+    out = []
+    for own in spans:
+        part_ids = np.concatenate([ids[offsets[a]:offsets[b]] for a, b in own]) if own else np.zeros(0, np.int32)
+        lengths = np.concatenate([np.diff(offsets[a:b + 1]) for a, b in own]) if own else np.zeros(0, np.int64)
+        part_offsets = np.zeros(len(lengths) + 1, np.int64)
+        np.cumsum(lengths, out=part_offsets[1:])
+        out.append((part_ids, part_offsets))
+    return out
+
+
+def expected_updates(counts: np.ndarray, tables, config: TrainConfig) -> list[np.ndarray]:
+    """Per matrix, the expected updates of each row in one epoch (for the adaptive rule)."""
+    kept = counts * tables.keep_prob.astype(np.float64)
+    contexts = config.window + 1  # the mean of 2 x a window shrunk uniformly to 1..window
+    per_centre = contexts if config.architecture == "skipgram" else 1
+    updates = [kept * contexts, np.zeros(0), np.zeros(0)]
+    if config.use_hs:
+        weights = np.repeat(kept * per_centre, np.diff(tables.code_offsets))
+        updates[1] = np.bincount(tables.points, weights=weights, minlength=len(counts) - 1)
+    if config.use_ns:
+        noise = noise_distribution(counts, config.ns_exponent)
+        updates[2] = kept * per_centre + config.negative * noise * kept.sum() * per_centre
+    return updates
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--corpus", default=os.path.join(SHARED, "corpus", "wiki-aa.txt.gz"))
+    p.add_argument("--eval-dir", default=os.path.join(SHARED, "eval"))
+    p.add_argument("--tokens", type=int, default=4_000_000, help="corpus prefix (default %(default)s)")
+    p.add_argument("--copies", type=int, default=8)
+    p.add_argument("--syncs", type=int, default=16, help="syncs per epoch (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--architecture", default="skipgram")
+    p.add_argument("--loss", default="ns")
+    p.add_argument("--sample", type=float, default=1e-3)
+    p.add_argument("--rule", default="library", choices=("touched", "sum", "scaled", "adaptive", "library"))
+    p.add_argument("--rate", type=float, default=1.0, help="the copies' learning-rate factor (scaled, adaptive)")
+    p.add_argument("--momentum", type=float, default=0.0, help="block momentum (scaled)")
+    p.add_argument("--divide-by-all", action="store_true", help="scaled: divide every row by E")
+    p.add_argument("--lam", type=float, default=1.0, help="adaptive: curvature per update")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", default=None, help="append the result line to this file")
+    args = p.parse_args(argv)
+
+    config = TrainConfig(architecture=args.architecture, loss=args.loss, sample=args.sample, epochs=args.epochs,
+                         syncs_per_epoch=args.syncs, seed=args.seed, compute_loss=False).validate()
+    rate, momentum, least_divisor = args.rate, args.momentum, args.rate
+    if args.rule == "library":
+        rate, momentum = config.alpha_factor(args.copies), config.block_momentum_for(args.copies)
+        least_divisor = config.combine_divisor(args.copies)
+    elif args.divide_by_all:
+        least_divisor = args.copies
+    started = time.time()
+    sentences = read_prefix(args.corpus, args.tokens)
+    vocab = vocabulary_from_sentences(sentences, config.min_count)
+    ids, offsets = encode_sentences(sentences, vocab.index)
+    del sentences
+    parts = [interleave(i, o, config.interleave) for i, o in deal(ids, offsets, args.copies)]
+    tables = build_kernel_tables(vocab.counts, config)
+    settings = kernel_settings(config)
+    params = init_params(len(vocab), config)
+    updates = expected_updates(vocab.counts.astype(np.float64), tables, config)
+    velocity = [np.zeros_like(m) for m in params]
+    diverged = None
+    for step in schedule(config):
+        base = params
+        total = [np.zeros(m.shape, np.float64) for m in base]
+        touched = [np.zeros(m.shape[0], np.int64) for m in base]
+        for copy, (part_ids, part_offsets) in enumerate(parts):
+            first, last = round_bounds(part_offsets, step.round, config.syncs_per_epoch)
+            local = base.copy()
+            train_slice(part_ids, part_offsets[first:last + 1], *local, tables, settings, step.alpha_start * rate,
+                        step.alpha_end * rate, round_seed(config, step.epoch, step.round, copy))
+            for m in range(3):
+                rows = touched_rows(local[m], base[m])
+                total[m][rows] += local[m][rows].astype(np.float64) - base[m][rows]
+                touched[m][rows] += 1
+        combined = []
+        for m in range(3):
+            k = np.maximum(touched[m], 1).astype(np.float64)
+            if args.rule == "touched":
+                weight = 1.0 / k
+            elif args.rule == "sum":
+                weight = np.ones_like(k)
+            elif args.rule == "adaptive":
+                x = args.lam * step.alpha_start * rate * updates[m] / (args.copies * config.syncs_per_epoch)
+                gain = np.where(x < 1e-9, k, -np.expm1(-x * k) / np.maximum(-np.expm1(-x), 1e-300))
+                weight = gain / k
+            else:
+                weight = 1.0 / np.maximum(k, least_divisor)
+            combined.append((base[m] + total[m] * weight[:, None]).astype(np.float32))
+        if momentum > 0:
+            for m in range(3):
+                velocity[m] = np.float32(momentum) * velocity[m] + (combined[m] - base[m])
+                combined[m] = base[m] + velocity[m]
+        params = Params(*combined)
+        if not params.all_finite():
+            diverged = f"epoch {step.epoch + 1} sync {step.round + 1}"
+            break
+    result = {k: v for k, v in vars(args).items() if k not in ("corpus", "eval_dir", "out")}
+    result.update(rate=rate, momentum=momentum, least_divisor=least_divisor, diverged=diverged)
+    if diverged is None:
+        wv = WordVectors(list(vocab.words), params.syn0, vocab.counts)
+        result["analogy"] = evaluate_analogies(wv, os.path.join(args.eval_dir, "questions-words.txt"))["total"]
+        result["ws353"] = evaluate_word_pairs(wv, os.path.join(args.eval_dir, "wordsim353.tsv"))["spearman"][0]
+    result["seconds"] = round(time.time() - started, 1)
+    line = json.dumps(result)
+    print(line)
+    if args.out:
+        with open(args.out, "a") as handle:
+            handle.write(line + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
