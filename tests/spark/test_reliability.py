@@ -106,12 +106,16 @@ def small_corpus(tmp_path, demo_corpus):
     return str(path)
 
 
-def test_resume_is_bit_identical_and_refuses_other_configs(spark, tmp_path, small_corpus):
-    config = TrainConfig(vector_size=16, epochs=3, min_count=3, num_partitions=2, syncs_per_epoch=2)
+@pytest.mark.parametrize("momentum", [None, 0.5], ids=["no-momentum", "block-momentum"])
+def test_resume_is_bit_identical_and_refuses_other_configs(spark, tmp_path, small_corpus, momentum):
+    """With a block momentum, its velocity is part of the checkpoint, or the resumed run would differ."""
+    config = TrainConfig(vector_size=16, epochs=3, min_count=3, num_partitions=2, syncs_per_epoch=2,
+                         block_momentum=momentum)
     uninterrupted = train(spark, InputSpec([small_corpus]), config)
     store = CheckpointStore(HadoopFS(spark), str(tmp_path / "ckpt"), keep=2)
     train(spark, InputSpec([small_corpus]), config, checkpoints=store)
     assert store.epochs() == [2, 3]
+    assert (store.latest().velocity is not None) == (momentum is not None)
     HadoopFS(spark).delete(str(tmp_path / "ckpt" / "epoch-0003"))  # as if killed during epoch 3
     resumed = train(spark, InputSpec([small_corpus]), config, checkpoints=store, resume=True)
     for a, b in zip(uninterrupted.params, resumed.params):
