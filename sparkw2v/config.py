@@ -60,7 +60,7 @@ class TrainConfig:
     averaging: str = "scaled"
     local_copy: str = "partition"
     scale_alpha: bool | None = None
-    max_copy_alpha: float = 0.2
+    max_copy_alpha: float | None = None
     block_momentum: float | None = None
     seed: int = 1
     compute_loss: bool = True
@@ -83,10 +83,10 @@ class TrainConfig:
     def alpha_factor(self, copies: int) -> float:
         """How much each local copy's learning rate is raised over the global schedule.
 
-        averaging="scaled" (the default): by the number of copies, up to `max_copy_alpha / alpha`; the
-        combine then divides each row's summed update by this factor (or by the copies that changed the
-        row, where more did), so E copies keep one machine's pace and a row only one copy touched takes
-        one plain step (README, "Many copies"). Measured in one process with E partition copies of the
+        averaging="scaled" (the default): by the number of copies, up to `copy_alpha_limit / alpha`; a
+        block momentum makes up the rest (block_momentum_for) and the combine divides each row's summed
+        update by the copies that changed it or by combine_divisor, whichever is larger (README, "Many
+        copies"). Measured in one process with E partition copies of the
         kernel (4M tokens of wiki-aa, 3 epochs, 16 syncs per epoch; one copy: SGNS 10.5%, SG-HS 16.5%
         analogies): at E=8 SGNS 8.7% (per-row mean without scaling 1.3%, with the scaling below 6.9%),
         SG-HS 14.9%; copies trained at 0.8 (SG, E=32 unlimited) diverged, at 0.4 did not.
@@ -101,22 +101,30 @@ class TrainConfig:
         The copies are the partitions, or the executors with `local_copy="executor"`.
         """
         if self.averaging == "scaled":
-            return float(min(max(copies, 1), max(1.0, self.max_copy_alpha / self.start_alpha)))
+            return float(min(max(copies, 1), max(1.0, self.copy_alpha_limit / self.start_alpha)))
         scale = self.loss == "ns" if self.scale_alpha is None else self.scale_alpha
         if not scale or self.averaging == "sum":
             return 1.0
         return float(max(copies, 1))
 
+    @property
+    def copy_alpha_limit(self) -> float:
+        """max_copy_alpha, or where None: 0.2 for negative sampling, 0.1 with hierarchical softmax, whose
+        copies fell apart at 0.2 (wiki-aa, 8 SG-HS copies, 16 syncs per epoch: 0.3% analogies; at 0.1
+        with the momentum making up the rest, 33.4%; one copy 36.5%)."""
+        if self.max_copy_alpha is not None:
+            return self.max_copy_alpha
+        return 0.1 if self.use_hs else 0.2
+
     def syncs_for(self, copies: int) -> int:
-        """syncs_per_epoch, or where None (auto): 1 for one copy, 4 where the copies' rate factor alone makes
-        up their number, 16 where the block momentum must, which builds up over syncs (4M tokens, 32 SGNS
-        copies: 5.2% analogies with 4 syncs per epoch, 7.8% with 8, 9.3% with 16; 8 copies without
-        momentum: 5.5% with 1, 8.5% with 4, 8.7% with 16)."""
+        """syncs_per_epoch, or where None (auto): 1 for one copy, else 16. How far the copies drift apart
+        between syncs is what costs quality: 8 SGNS copies on wiki-aa (16M tokens, plain mean) scored
+        23.0% analogies with 4 syncs per epoch, 25.8% with 16, 24.9% with 64; 8 SG-HS copies 33.4% with
+        16, 35.1% with 64 (one copy: 30.6% and 36.5%); on a 4M-token prefix, 32 SGNS copies with the
+        momentum 5.2% with 4 syncs per epoch, 7.8% with 8, 9.3% with 16."""
         if self.syncs_per_epoch is not None:
             return self.syncs_per_epoch
-        if copies <= 1:
-            return 1
-        return 16 if self.block_momentum_for(copies) > 0 else 4
+        return 1 if copies <= 1 else 16
 
     def block_momentum_for(self, copies: int) -> float:
         """The momentum of the combined update across syncs (BMUF, Chen & Huo 2016), averaging="scaled" only.
@@ -134,10 +142,17 @@ class TrainConfig:
         return min(AUTO_MOMENTUM_LIMIT, 1.0 - self.alpha_factor(copies) / copies)
 
     def combine_divisor(self, copies: int) -> float:
-        """The least divisor of a row's summed update in the scaled combine: the rate factor times the
-        momentum's gain, at most the number of copies (then the combine is their plain mean)."""
+        """The least divisor of a row's summed update in the scaled combine, at most the number of copies.
+
+        Hierarchical softmax: the rate factor times the momentum's gain, so a row one copy touched moves
+        by one step at the global rate (and the copies' plain mean where the two make up their number).
+        Negative sampling alone: the momentum's gain only, so such a row keeps its copy's faster step,
+        as in a per-row mean: on wiki-aa, 8 SGNS copies at 8 x alpha scored 28.9% analogies so, 25.8%
+        with the plain mean (one copy 30.6%).
+        """
         gain = 1.0 / (1.0 - self.block_momentum_for(copies))
-        return min(float(max(copies, 1)), self.alpha_factor(copies) * gain)
+        factor = 1.0 if self.loss == "ns" else self.alpha_factor(copies)
+        return min(float(max(copies, 1)), factor * gain)
 
     def alpha_at(self, progress: float) -> float:
         """Learning rate after `progress` (0..1) of all epochs: linear from alpha to min_alpha."""
@@ -158,7 +173,9 @@ class TrainConfig:
             raise ConfigError(f"scale_alpha={self.scale_alpha!r} with averaging='scaled': the scaled averaging "
                               "sets each copy's rate itself (max_copy_alpha); scale_alpha applies to "
                               "averaging 'touched' and 'mean'")
-        _float_range("max_copy_alpha", self.max_copy_alpha, 0.0, 10.0, "0 < max_copy_alpha <= 10", lower_open=True)
+        if self.max_copy_alpha is not None:
+            _float_range("max_copy_alpha", self.max_copy_alpha, 0.0, 10.0, "0 < max_copy_alpha <= 10",
+                         lower_open=True)
         if self.block_momentum is not None:
             _float_range("block_momentum", self.block_momentum, 0.0, 1.0, "0 <= block_momentum < 1",
                          upper_open=True)

@@ -281,29 +281,32 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
 def warn_known_losses(config: TrainConfig, copies: int) -> None:
     """Log a warning, with what we measured, for settings known to lose much quality at this many copies.
 
-    The figures: E partition copies of the kernel in one process, 4M tokens of wiki-aa, skip-gram, 3 epochs
-    (README, "Many copies"); one copy scored 10.5% (NS) and 16.5% (HS, sample 0) on the analogies.
+    The figures: E partition copies of the kernel in one process (benchmarks/sim_copies.py), skip-gram,
+    3 epochs (README, "Many copies").
     """
     if copies <= 1:
         return
     if config.averaging in ("touched", "mean") and config.alpha_factor(copies) == 1.0:
         log.warning("averaging=%s without scale_alpha divides the learning by the %d copies: 8 copies scored "
-                    "1.3%% analogies against 10.5%% for one (SGNS); use the default averaging 'scaled'",
+                    "1.3%% analogies against 10.5%% for one (SGNS, 4M tokens of wiki-aa); use the default "
+                    "averaging 'scaled'",
                     config.averaging, copies)
     elif config.averaging == "sum":
-        log.warning("averaging=sum at %d copies overshoots the most frequent rows: 8 copies diverged (SGNS); "
+        log.warning("averaging=sum at %d copies overshoots the most frequent rows: 8 copies blew up (SGNS, 4M "
+                    "tokens of wiki-aa); "
                     "use the default averaging 'scaled'", copies)
     elif config.averaging == "scaled":
-        made_up = config.combine_divisor(copies)
+        momentum = config.block_momentum_for(copies)
+        made_up = min(copies, config.alpha_factor(copies) / (1.0 - momentum))
         if made_up < copies:
             log.warning("%d copies: the scaled averaging makes up a factor of %g (copy rate x%g, momentum %.3g), "
-                        "so the most frequent rows learn at %.0f%% of one machine's pace; 64 copies scored 7.4%% "
-                        "analogies against 10.5%% for one (SGNS); fewer partitions, or --local-copy executor, "
-                        "keep quality", copies, made_up, config.alpha_factor(copies),
-                        config.block_momentum_for(copies), 100 * made_up / copies)
-        if config.syncs_per_epoch == 1 and copies >= 4:
-            log.warning("one sync per epoch at %d copies: 8 copies scored 5.5%% analogies with 1 sync per epoch, "
-                        "8.5%% with 4 (SGNS; one copy 10.5%%); raise --syncs-per-epoch", copies)
+                        "so shared rows learn at about %.0f%% of one machine's pace; fewer partitions, or "
+                        "--local-copy executor with several cores per executor, keep quality (README, \"Many "
+                        "copies\")", copies, made_up, config.alpha_factor(copies), momentum, 100 * made_up / copies)
+        if config.syncs_per_epoch < 16:
+            log.warning("%d syncs per epoch at %d copies: 8 SGNS copies on wiki-aa scored 23.0%% analogies with 4 "
+                        "syncs per epoch, 25.8%% with 16 (one copy 30.6%%); the default is 16",
+                        config.syncs_per_epoch, copies)
 
 
 def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config: TrainConfig,
