@@ -84,19 +84,19 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                       help="partitions training in parallel, each on its own copy of the parameters "
                            "(>= 1); default: Spark's default parallelism")
     dist.add_argument("--syncs-per-epoch", type=int, default=_DEFAULTS.syncs_per_epoch,
-                      help="parameter syncs per epoch (>= 1); default: 1 for one copy, 4 for up to 8 "
-                           "skip-gram copies, 16 above, where the block momentum needs them")
+                      help="parameter syncs per epoch (>= 1); default: 1 for one copy, 16 for more (copies "
+                           "that drift apart between syncs lose quality)")
     dist.add_argument("--averaging", choices=AVERAGING, default=_DEFAULTS.averaging,
-                      help="'scaled': each copy trains at alpha x copies (up to --max-copy-alpha), the copies are "
-                           "averaged and a block momentum makes up the rest, so quality holds as copies grow "
+                      help="'scaled': each copy trains at alpha x copies (up to --max-copy-alpha) and a block "
+                           "momentum makes up the rest, so that E copies keep more of one machine's pace "
                            "(README, 'Many copies'); 'touched': mean over the copies that changed each row; "
                            "'mean': over all; 'sum': apply every copy's update in full (can overshoot)")
     dist.add_argument("--max-copy-alpha", type=float, default=_DEFAULTS.max_copy_alpha,
-                      help="with --averaging scaled: the highest learning rate a copy trains at "
-                           "(0 < x <= 10; faster copies diverged in our measurements)")
+                      help="with --averaging scaled: the highest learning rate a copy trains at (0 < x <= 10); "
+                           "default: 0.2 for --loss ns, 0.1 with hs (faster copies fell apart in our measurements)")
     dist.add_argument("--block-momentum", type=float, default=_DEFAULTS.block_momentum,
                       help="with --averaging scaled: momentum of the combined update across syncs "
-                           "(0 <= x < 1); default: 1 - (alpha factor / copies), 0 up to 8 skip-gram copies")
+                           "(0 <= x < 1); default: 1 - (copy rate factor / copies), at most 0.75")
     dist.add_argument("--local-copy", choices=LOCAL_COPIES, default=_DEFAULTS.local_copy,
                       help="'partition': every partition trains its own copy of the parameters (runs are "
                            "bit-identical); 'executor': the partitions of one executor train one shared copy "

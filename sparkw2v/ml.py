@@ -154,19 +154,19 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
     cbowMean = _param("cbowMean", "CBOW: average the context vectors, else sum them "
                       "(true or false)", TypeConverters.toBoolean)
     syncsPerEpoch = _param("syncsPerEpoch", "parameter syncs per epoch across partitions "
-                           "(1 <= syncsPerEpoch <= 10000, or None: 1 for one copy, 4 while the copies' rate "
-                           "factor makes up their number, 16 where the block momentum must)", _to_optional_int)
+                           "(1 <= syncsPerEpoch <= 10000, or None: 1 for one copy, 16 for more)", _to_optional_int)
     interleave = _param("interleave", "each epoch visits a partition's data as this many interleaved "
                         "passes over blocks of 65,536 words; 1 keeps the input order "
                         "(1 <= interleave <= 1000)", TypeConverters.toInt)
     averaging = _param("averaging", "how partition copies are combined: 'scaled' trains each copy at "
-                       "stepSize x copies (up to maxCopyAlpha), averages them and adds a block momentum, so "
-                       "quality holds as copies grow; 'touched' divides each row by the partitions that "
+                       "stepSize x copies (up to maxCopyAlpha) and adds a block momentum, so that the copies "
+                       "keep more of one machine's pace; 'touched' divides each row by the partitions that "
                        "changed it, 'mean' by all partitions, 'sum' applies every update in full (one of "
                        "'scaled', 'touched', 'mean', 'sum')",
                        TypeConverters.toString)
     maxCopyAlpha = _param("maxCopyAlpha", "with averaging 'scaled': the highest learning rate a copy trains "
-                          "at (0 < maxCopyAlpha <= 10)", TypeConverters.toFloat)
+                          "at (0 < maxCopyAlpha <= 10, or None: 0.2 for loss 'ns', 0.1 with 'hs')",
+                          _to_optional_float)
     blockMomentum = _param("blockMomentum", "with averaging 'scaled': momentum of the combined update "
                            "across syncs (0 <= blockMomentum < 1, or None: 1 - alpha factor / copies)",
                            _to_optional_float)
@@ -237,7 +237,7 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
     def getScaleAlpha(self) -> bool | None:
         return self.getOrDefault(self.scaleAlpha)
 
-    def getMaxCopyAlpha(self) -> float:
+    def getMaxCopyAlpha(self) -> float | None:
         return self.getOrDefault(self.maxCopyAlpha)
 
     def getBlockMomentum(self) -> float | None:
@@ -371,7 +371,7 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
     def setLocalCopy(self, value: str) -> "Word2Vec":
         return self._set(localCopy=value)
 
-    def setMaxCopyAlpha(self, value: float) -> "Word2Vec":
+    def setMaxCopyAlpha(self, value: float | None) -> "Word2Vec":
         return self._set(maxCopyAlpha=value)
 
     def setBlockMomentum(self, value: float | None) -> "Word2Vec":

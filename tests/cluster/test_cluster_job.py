@@ -35,7 +35,7 @@ def test_executor_copies_are_averaged_across_the_two_workers(standalone_cluster,
     out = tmp_path / "model"
     _submit_demo_job(standalone_cluster, out, "--local-copy", "executor")
     metrics = json.loads((out / "metrics.json").read_text())
-    assert [r["copies"] for r in metrics["rounds"]] == [2, 2]
+    assert [r["copies"] for r in metrics["rounds"]] == [2] * 2 * 16  # 2 epochs of the default 16 syncs
     assert json.loads((out / "config.json").read_text())["local_copy"] == "executor"
 
     from gensim.models import KeyedVectors
@@ -65,7 +65,7 @@ def test_default_job_on_four_executors_keeps_one_copys_quality(four_worker_clust
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     rounds = json.loads((out / "metrics.json").read_text())["rounds"]
     assert all(r["copies"] == 4 and r["executors"] == 4 for r in rounds), rounds[0]
-    assert rounds[0]["alpha_factor"] == 4.0 and len(rounds) == 3 * 4  # the default: x4, 4 syncs per epoch
+    assert rounds[0]["alpha_factor"] == 4.0 and len(rounds) == 3 * 16  # the default: x4, 16 syncs per epoch
     vectors = WordVectors.load_word2vec(str(out / "vectors.bin"), binary=True)
     precision, found = quality({w: i for i, w in enumerate(vectors.words)}, vectors.vectors, topics, pairs)
     assert precision >= BAND and found == len(pairs), (precision, found)
