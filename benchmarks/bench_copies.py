@@ -254,6 +254,7 @@ def main(argv=None) -> int:
         sys.path.insert(0, os.path.join(REPO, "tests", "cluster"))
         from conftest import start_cluster
         cluster = start_cluster(Path(tempfile.mkdtemp(prefix="sparkw2v-bench-cluster-")), args.standalone_workers)
+        os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # the driver, where the workers reach it
         args.master = cluster.url
         log(f"standalone cluster: {cluster.url}, {args.standalone_workers} one-core workers")
         try:
