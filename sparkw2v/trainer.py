@@ -92,7 +92,7 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
     config = config.replace(num_partitions=config.num_partitions or spark.sparkContext.defaultParallelism)
     copies = _executor_count(spark.sparkContext) if config.local_copy == "executor" else config.num_partitions
     config = config.replace(syncs_per_epoch=config.syncs_for(copies))
-    check_memory(spark, config, len(vocab))
+    check_memory(spark, config, len(vocab), copies)
 
     params, velocity, first_epoch, prior_metrics = None, None, 0, []
     if resume and checkpoints is not None:
@@ -124,17 +124,19 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
         encoded.release()
 
 
-def check_memory(spark: SparkSession, config: TrainConfig, vocab_size: int) -> None:
+def check_memory(spark: SparkSession, config: TrainConfig, vocab_size: int, copies: int = 1) -> None:
     """Refuse a model that cannot fit, with both numbers, before any parameter is allocated.
 
-    Driver: the global copy, the next one being assembled, and the broadcast's serialised copy.
+    Driver: the global copy, the next one being assembled, and the broadcast's serialised copy (and the
+    block momentum's velocity where it is on).
     Executor: per concurrent task, the broadcast copy, the local copy and the rows it sends back.
     """
     conf = spark.sparkContext.getConf()
     one_copy = config.parameter_bytes(vocab_size)
     tasks = int(conf.get("spark.executor.cores", "1")) if not spark.sparkContext.master.startswith("local") \
         else spark.sparkContext.defaultParallelism
-    needs = {"driver": 3 * one_copy, "executor": 3 * one_copy * max(tasks, 1)}
+    driver_copies = 3 + (config.block_momentum_for(copies) > 0)
+    needs = {"driver": driver_copies * one_copy, "executor": 3 * one_copy * max(tasks, 1)}
     budgets = {"driver": ("spark.driver.memory", "1g"),
                "executor": ("spark.executor.pyspark.memory", conf.get("spark.executor.memory", "1g"))}
     if spark.sparkContext.master.startswith("local"):
