@@ -97,7 +97,7 @@ def test_no_compute_loss_gives_the_same_vectors_and_says_loss_off(spark, small_c
     on, off = (WordVectors.load_word2vec(str(tmp_path / name / "vectors.bin"), binary=True) for name in ("on", "off"))
     assert np.array_equal(on.vectors, off.vectors)
     rounds = json.loads((tmp_path / "off" / "metrics.json").read_text())["rounds"]
-    assert len(rounds) == 2 * 4  # 2 epochs x the 4 syncs of 2 copies
+    assert len(rounds) == 2 * 16  # 2 epochs x the 16 syncs of 2 copies
     assert [(r["loss"], r["loss_sum"]) for r in rounds] == [(None, None)] * len(rounds)
     assert all(r["words"] > 0 for r in rounds)
     messages = [r.getMessage() for r in caplog.records]
