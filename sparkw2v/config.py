@@ -131,7 +131,7 @@ class TrainConfig:
 
         None (auto): 1 - alpha_factor / copies, so that the copies' rate factor and the momentum's
         long-run gain 1 / (1 - momentum) together make up the copies' number: 0 where the factor alone
-        reaches it (copies <= max_copy_alpha / alpha), 0.75 for 32 skip-gram copies, and at most
+        reaches it (copies <= copy_alpha_limit / alpha), 0.75 for 32 skip-gram NS copies, and at most
         AUTO_MOMENTUM_LIMIT: 0.875 lost most of what it should have made up (4M tokens, 64 copies:
         SGNS 4.1%, SG-HS 3.7% analogies, against 10.5% and 16.5% for one copy).
         """

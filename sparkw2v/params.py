@@ -52,9 +52,8 @@ def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndar
     touched and their new values. Returns `(rows, new_values)` for every row anyone touched.
 
     scaled:  base + sum_p (local_p - base) / max(n_r, least_divisor), n_r the copies that changed row r
-             and `least_divisor` TrainConfig.combine_divisor: what each copy's learning rate was
-             raised by, times the gain of the block momentum applied after. At the number of copies
-             this is their plain mean: a row only one copy touched moves by one step at the global rate.
+             and `least_divisor` TrainConfig.combine_divisor (at most the number of copies, where
+             this is their plain mean; at 1, the touched mean).
     touched: base + sum_p (local_p - base) / n_r (SPARK-24666).
     mean:    base + sum_p (local_p - base) / P.
     sum:     base + sum_p (local_p - base): each update counts in full, as if the partitions had run
