@@ -47,14 +47,13 @@ import bench_kernels as bk  # noqa: E402
 import numpy as np  # noqa: E402
 from bench_kernels import fmt, log  # noqa: E402
 
-MODELS = {"sgns": dict(loss="ns", sample=1e-4, label="skip-gram NS, sample 1e-4"),
-          "sghs": dict(loss="hs", sample=0.0, label="skip-gram HS, sample 0")}
+MODELS = {"sgns": "skip-gram NS, sample 1e-4", "sghs": "skip-gram HS, sample 0"}  # bench_spark.MODELS' settings
 TARGET_NEAR = (8, 1.0)   # up to this many copies, within this many points of one copy
 TARGET_FAR = (64, 2.0)   # beyond, up to this many, within this many
 
 
 def plan(args) -> list[dict]:
-    items = [{"key": f"gensim-{m}-w1", "kind": "gensim", "model": m} for m in args.models]
+    items = [{"key": f"gensim-{m}-w1", "kind": "gensim", "model": m, "workers": 1} for m in args.models]
     for e in args.copies:
         items += [{"key": f"sparkw2v-{m}-E{e}", "kind": "sparkw2v", "model": m, "copies": e} for m in args.models]
         if "sghs" in args.models and e in args.mllib_copies:
@@ -66,7 +65,7 @@ def plan(args) -> list[dict]:
 def library_config(model: str, copies: int, epochs: int, seed: int):
     """The job's defaults, but for the model, the copies and the run length."""
     from sparkw2v.config import TrainConfig
-    spec = MODELS[model]
+    spec = bs.MODELS[model]
     return TrainConfig(architecture="skipgram", loss=spec["loss"], sample=spec["sample"], epochs=epochs,
                        num_partitions=copies, seed=seed).validate()
 
@@ -106,23 +105,6 @@ class CopiesBench(bs.Bench):
             f"{record['driver_bytes_per_sync'] / 2**20:.1f} MiB to the driver per sync")
         return record, WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
 
-    def run_gensim(self, item: dict):
-        from gensim.models import Word2Vec
-
-        from sparkw2v.vectors import WordVectors
-        hs = item["model"] == "sghs"
-        t0 = time.perf_counter()
-        with bs.Heartbeat(item["key"]):
-            w2v = Word2Vec(vector_size=100, window=5, min_count=5, sample=MODELS[item["model"]]["sample"], sg=1,
-                           hs=int(hs), negative=0 if hs else 5, alpha=0.025, min_alpha=1e-4,
-                           epochs=self.args.epochs, workers=1, seed=self.args.seed, compute_loss=False)
-            w2v.build_vocab(corpus_file=self.path)
-            w2v.train(corpus_file=self.path, total_words=w2v.corpus_total_words, epochs=self.args.epochs)
-        record = {"wall_s": time.perf_counter() - t0, "workers": 1, "vocab_words": len(w2v.wv.index_to_key),
-                  "finite": bool(np.isfinite(w2v.wv.vectors).all())}
-        log(f"{item['key']}: wall {record['wall_s']:.1f} s")
-        return record, WordVectors(list(w2v.wv.index_to_key), w2v.wv.vectors)
-
 
 def analogy(runs: dict, key: str):
     record = runs.get(key)
@@ -159,9 +141,9 @@ def markdown(results: dict) -> str:
            "- sparkw2v: the job's defaults except the model and `num_partitions = E` (partition copies: E copies "
            "combined exactly as E one-core executors would be)",
            "- Invocations: " + "; ".join(f"{i['date']} `{i['command']}`" for i in results["invocations"]), ""]
-    for model, spec in MODELS.items():
+    for model, label in MODELS.items():
         gensim = runs.get(f"gensim-{model}-w1")
-        out += [f"## {spec['label']}", "",
+        out += [f"## {label}", "",
                 "| E | analogy % | Δ vs E=1 | WS353 | wall s | syncs | rate × | momentum | MiB/sync copies → combine "
                 "| MiB/sync → driver | executors | MLlib analogy % | MLlib WS353 | MLlib fit s |",
                 "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -201,7 +183,7 @@ def plot(results: dict, path: str) -> None:
         return
     runs = results["runs"]
     fig, axes = plt.subplots(1, len(MODELS), figsize=(11, 4.2))
-    for ax, (model, spec) in zip(axes, MODELS.items()):
+    for ax, (model, label) in zip(axes, MODELS.items()):
         points = [(e, analogy(runs, f"sparkw2v-{model}-E{e}")) for e in results["copies"]]
         points = [(e, a) for e, a in points if a is not None]
         if points:
@@ -216,7 +198,7 @@ def plot(results: dict, path: str) -> None:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("copies combined (E)")
         ax.set_ylabel("analogy accuracy %")
-        ax.set_title(spec["label"])
+        ax.set_title(label)
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -312,12 +312,13 @@ class Bench:
         from gensim.models import Word2Vec
 
         from sparkw2v.vectors import WordVectors
-        spec = MODELS["sgns"]
+        spec = MODELS[item["model"]]
+        hs = int(spec["loss"] == "hs")
         epochs = self.args.epochs
         with Heartbeat(item["key"]):
             t0 = time.perf_counter()
             w2v = Word2Vec(vector_size=COMMON["vector_size"], window=COMMON["window"],
-                           min_count=COMMON["min_count"], sample=spec["sample"], sg=1, hs=0,
+                           min_count=COMMON["min_count"], sample=spec["sample"], sg=1, hs=hs,
                            negative=spec["negative"], alpha=COMMON["alpha"], min_alpha=COMMON["min_alpha"],
                            epochs=epochs, workers=item["workers"], seed=self.args.seed, max_vocab_size=None,
                            compute_loss=False)
@@ -330,7 +331,8 @@ class Bench:
                   "fit_words_per_sec": self.tokens * epochs / (t2 - t0),
                   "vocab_words": len(w2v.wv.index_to_key), "corpus_words_counted": int(w2v.corpus_total_words),
                   "workers": item["workers"], "finite": bool(np.isfinite(w2v.wv.vectors).all()),
-                  "mode": f"Word2Vec(corpus_file=..., workers={item['workers']}, sg=1, hs=0, negative=5), "
+                  "mode": f"Word2Vec(corpus_file=..., workers={item['workers']}, sg=1, hs={hs}, "
+                          f"negative={spec['negative']}), "
                           "vocab = constructor + build_vocab, train = train()"}
         log(f"{item['key']}: vocab {record['vocab_s']:.1f} s, train {record['train_s']:.1f} s "
             f"({record['words_per_sec']:,.0f} words/s), wall {record['wall_s']:.1f} s; "

@@ -141,18 +141,23 @@ class TrainConfig:
             return self.block_momentum
         return min(AUTO_MOMENTUM_LIMIT, 1.0 - self.alpha_factor(copies) / copies)
 
+    def copies_made_up(self, copies: int) -> float:
+        """How many of the copies the rate factor and the momentum's gain 1 / (1 - momentum) make up together."""
+        gain = 1.0 / (1.0 - self.block_momentum_for(copies))
+        return min(float(max(copies, 1)), self.alpha_factor(copies) * gain)
+
     def combine_divisor(self, copies: int) -> float:
         """The least divisor of a row's summed update in the scaled combine, at most the number of copies.
 
-        Hierarchical softmax: the rate factor times the momentum's gain, so a row one copy touched moves
-        by one step at the global rate (and the copies' plain mean where the two make up their number).
+        Hierarchical softmax: copies_made_up, so a row one copy touched moves by one step at the global
+        rate (and the copies' plain mean where the two make up their number).
         Negative sampling alone: the momentum's gain only, so such a row keeps its copy's faster step,
         as in a per-row mean: on wiki-aa, 8 SGNS copies at 8 x alpha scored 28.9% analogies so, 25.8%
         with the plain mean (one copy 30.6%).
         """
-        gain = 1.0 / (1.0 - self.block_momentum_for(copies))
-        factor = 1.0 if self.loss == "ns" else self.alpha_factor(copies)
-        return min(float(max(copies, 1)), factor * gain)
+        if self.loss != "ns":
+            return self.copies_made_up(copies)
+        return min(float(max(copies, 1)), 1.0 / (1.0 - self.block_momentum_for(copies)))
 
     def alpha_at(self, progress: float) -> float:
         """Learning rate after `progress` (0..1) of all epochs: linear from alpha to min_alpha."""

@@ -90,7 +90,7 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
     timings = {"vocabulary_seconds": time.perf_counter() - started}
     log.info("vocabulary job: %.1f s", timings["vocabulary_seconds"])
     config = config.replace(num_partitions=config.num_partitions or spark.sparkContext.defaultParallelism)
-    copies = _executor_count(spark.sparkContext) if config.local_copy == "executor" else config.num_partitions
+    copies = _copies(spark.sparkContext, config, config.num_partitions)
     config = config.replace(syncs_per_epoch=config.syncs_for(copies))
     check_memory(spark, config, len(vocab), copies)
 
@@ -235,7 +235,7 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
     steps = schedule(config, first_epoch)
     metrics = []
     run_id = uuid.uuid4().hex[:16]
-    warn_known_losses(config, _executor_count(sc) if config.local_copy == "executor" else partitions)
+    warn_known_losses(config, _copies(sc, config, partitions))
     job_started = time.perf_counter()
     try:
         for done, step in enumerate(steps):
@@ -299,7 +299,7 @@ def warn_known_losses(config: TrainConfig, copies: int) -> None:
                     "use the default averaging 'scaled'", copies)
     elif config.averaging == "scaled":
         momentum = config.block_momentum_for(copies)
-        made_up = min(copies, config.alpha_factor(copies) / (1.0 - momentum))
+        made_up = config.copies_made_up(copies)
         if made_up < copies:
             log.warning("%d copies: the scaled averaging makes up a factor of %g (copy rate x%g, momentum %.3g), "
                         "so shared rows learn at about %.0f%% of one machine's pace; fewer partitions, or "
@@ -324,8 +324,8 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
     rounds = config.syncs_per_epoch
     averaging = config.averaging
     per_executor = config.local_copy == "executor"
-    executors = _executor_count(sc) if per_executor else 0
-    copies = executors if per_executor else partitions
+    copies = _copies(sc, config, partitions)
+    executors = copies if per_executor else 0
     scale = config.alpha_factor(copies)
     least_divisor = config.combine_divisor(copies)
     executor_words = max(total_words / rounds / max(executors, 1), 1.0)  # one executor's share of the round
@@ -396,6 +396,11 @@ def _rule_text(record: dict) -> str:
     if record["block_momentum"] > 0:
         parts.append(f"momentum {record['block_momentum']:.3g}")
     return f" ({', '.join(parts)})" if parts else ""
+
+
+def _copies(sc, config: TrainConfig, partitions: int) -> int:
+    """The parameter copies a round combines: the partitions, or the executors with local_copy="executor"."""
+    return _executor_count(sc) if config.local_copy == "executor" else partitions
 
 
 def _executor_count(sc) -> int:
