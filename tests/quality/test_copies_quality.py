@@ -21,6 +21,7 @@ planted pair found; plain averaging's best seed is far below it. A seed takes ab
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -29,7 +30,8 @@ import pytest
 
 from sparkw2v.config import TrainConfig
 from sparkw2v.trainer import train_sentences
-from test_model_quality import N_PAIRS, planted_corpus, quality
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, when run as a script
+from quality.test_model_quality import N_PAIRS, planted_corpus, quality  # noqa: E402
 
 BAND = 0.80
 COPIES = 8
