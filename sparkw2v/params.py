@@ -44,12 +44,30 @@ def touched_rows(local: np.ndarray, base: np.ndarray) -> np.ndarray:
     return np.flatnonzero((local != base).any(axis=1))
 
 
-def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndarray]],
-                 partitions: int, averaging: str, least_divisor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Average the partitions' new values of some rows into one global copy of those rows.
+def mean_rows(contributions: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The reducer's half of the combine: for every row any copy changed, how many did and their mean value.
 
-    `contributions` holds, per partition and in partition order, `(rows, values)`: the rows it
-    touched and their new values. Returns `(rows, new_values)` for every row anyone touched.
+    `contributions` holds, per copy and in copy order, `(rows, values)`: the rows it changed and their
+    new values. Returns `(rows, counts, means)`. Sums run in float64 in copy order, so the result is the
+    same whatever order Spark delivered the contributions in, and a row from one copy keeps its value
+    exactly. The reducer needs no base values: the driver, which has them, finishes the combine.
+    """
+    if not contributions:
+        width = 0
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, width), dtype=np.float32)
+    union = np.unique(np.concatenate([rows for rows, _ in contributions]))
+    total = np.zeros((union.size, contributions[0][1].shape[1]), dtype=np.float64)
+    count = np.zeros(union.size, dtype=np.int64)
+    for rows, values in contributions:
+        at = np.searchsorted(union, rows)
+        total[at] += values
+        count[at] += 1
+    return union, count, (total / count[:, None]).astype(np.float32)
+
+
+def combined_values(base_rows: np.ndarray, counts: np.ndarray, means: np.ndarray, copies: int, averaging: str,
+                    least_divisor: float = 1.0) -> np.ndarray:
+    """The driver's half: the new global values of rows that `counts` copies changed to `means` on average.
 
     scaled:  base + sum_p (local_p - base) / max(n_r, least_divisor), n_r the copies that changed row r
              and `least_divisor` TrainConfig.combine_divisor (at most the number of copies, where
@@ -59,50 +77,62 @@ def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndar
     sum:     base + sum_p (local_p - base): each update counts in full, as if the partitions had run
              one after another on stale copies (Hogwild-like). Averaging divides a shared row's
              progress by the partitions that touched it; summing does not, but can overshoot.
-    Sums run in float64 in partition order, so the result never overflows and is the same whatever
-    order Spark delivered the contributions in. A row with divisor 1 takes the partition's value
-    exactly, which makes a 1-partition run bit-identical to the single-process trainer.
+    sum_p (local_p - base) is n_r * (mean - base). A row with divisor 1 from one copy takes that copy's
+    value exactly, which makes a 1-partition run bit-identical to the single-process trainer.
     """
-    size = base.shape[1]
-    union = np.unique(np.concatenate([rows for rows, _ in contributions])) if contributions else \
-        np.zeros(0, dtype=np.int64)
-    total = np.zeros((union.size, size), dtype=np.float64)
-    count = np.zeros(union.size, dtype=np.int64)
-    last = np.zeros((union.size, size), dtype=np.float32)
-    base_rows = base[union].astype(np.float64)
-    for rows, values in contributions:
-        at = np.searchsorted(union, rows)
-        total[at] += values.astype(np.float64) - base_rows[at]
-        count[at] += 1
-        last[at] = values
     if averaging == "scaled":
-        divisor = np.maximum(count, least_divisor)
+        divisor = np.maximum(counts, least_divisor)
     elif averaging == "touched":
-        divisor = count
+        divisor = counts
     elif averaging == "mean":
-        divisor = np.full(union.size, partitions)
+        divisor = np.full(counts.size, copies)
     else:  # "sum": every partition's update applied in full
-        divisor = np.ones(union.size, dtype=np.int64)
-    new = (base_rows + total / np.maximum(divisor, 1.0)[:, None]).astype(np.float32)
-    exact = (divisor == 1) & (count == 1)
-    new[exact] = last[exact]
-    return union, new
+        divisor = np.ones(counts.size, dtype=np.int64)
+    base = base_rows.astype(np.float64)
+    share = (counts / np.maximum(divisor, 1.0))[:, None]
+    new = (base + share * (means - base)).astype(np.float32)
+    exact = (divisor == 1) & (counts == 1)
+    new[exact] = means[exact]
+    return new
 
 
-def apply_block_momentum(previous: Params, combined: Params, velocity: Params | None,
-                         momentum: float) -> tuple[Params, Params]:
-    """Block momentum (BMUF, Chen & Huo 2016) on the combined copies; returns (next params, velocity).
+def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndarray]],
+                 partitions: int, averaging: str, least_divisor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Both halves in one place (benchmarks/sim_copies.py and the tests): `(rows, new values)`."""
+    rows, counts, means = mean_rows(contributions)
+    if rows.size == 0:
+        return rows, np.zeros((0, base.shape[1]), dtype=np.float32)
+    return rows, combined_values(base[rows], counts, means, partitions, averaging, least_divisor)
 
-    velocity = momentum * velocity + (combined - previous); next = previous + velocity. The copies'
-    shared drift accumulates to 1 / (1 - momentum) times a sync's step, while a row that each copy
-    settled to its optimum within the sync is only carried on by the decaying velocity (heavy-ball,
-    stable where extrapolating the step would overshoot). `combined` and `velocity` are reused.
+
+class RoundUpdate:
+    """Applies a round's combined rows to the global parameters in place, block by block as they arrive,
+    with block momentum where it is on, so the driver never holds a second copy of the model.
+
+    Block momentum (BMUF, Chen & Huo 2016): velocity = momentum * velocity + (combined - previous);
+    next = previous + velocity. The copies' shared drift accumulates to 1 / (1 - momentum) times a
+    sync's step, while a row that each copy settled to its optimum within the sync is only carried on by
+    the decaying velocity (heavy-ball, stable where extrapolating the step would overshoot).
     """
-    if velocity is None:
-        velocity = Params(*(np.zeros_like(m) for m in previous))
-    momentum32 = np.float32(momentum)
-    for old, new, speed in zip(previous, combined, velocity):
-        speed *= momentum32
-        speed += new - old
-        np.add(old, speed, out=new)
-    return combined, velocity
+
+    def __init__(self, params: Params, velocity: Params | None, momentum: float):
+        self.params, self.momentum = params, momentum
+        self.velocity = velocity
+        if momentum > 0:
+            if self.velocity is None:
+                self.velocity = Params(*(np.zeros_like(m) for m in params))
+            for speed in self.velocity:
+                speed *= np.float32(momentum)
+
+    def rows(self, matrix: int, rows: np.ndarray, new_values: np.ndarray) -> None:
+        if self.momentum > 0:
+            self.velocity[matrix][rows] += new_values - self.params[matrix][rows]
+        else:
+            self.params[matrix][rows] = new_values
+
+    def finish(self) -> Params | None:
+        """Apply the velocity; returns it (None without momentum)."""
+        if self.momentum > 0:
+            for values, speed in zip(self.params, self.velocity):
+                values += speed
+        return self.velocity

@@ -18,6 +18,7 @@ are bit-identical; executor copies race like word2vec.c's threads and are not.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -34,7 +35,7 @@ from .config import TrainConfig
 from .corpus import read_corpus
 from .kernels import train_slice
 from .local import TrainResult, loss_text, round_record
-from .params import Params, apply_block_momentum, combine_rows, init_params, touched_rows
+from .params import Params, RoundUpdate, combined_values, init_params, mean_rows, touched_rows
 from .training import (build_kernel_tables, encode_sentences, interleave, kernel_settings, round_bounds, round_seed,
                        schedule)
 from .vocab import Vocabulary, build_vocabulary
@@ -124,31 +125,87 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
         encoded.release()
 
 
-def check_memory(spark: SparkSession, config: TrainConfig, vocab_size: int, copies: int = 1) -> None:
-    """Refuse a model that cannot fit, with both numbers, before any parameter is allocated.
+MACHINE = "this machine's available memory (MemAvailable)"
+PYTHON_WORKER_BUFFER = 512 * 2**20  # spark.python.worker.memory's default: a task's rows in flight spill beyond it
 
-    Driver: the global copy, the next one being assembled, and the broadcast's serialised copy (and the
-    block momentum's velocity where it is on).
-    Executor: per concurrent task, the broadcast copy, the local copy and the rows it sends back.
+
+def memory_needs(one_copy: int, *, local: bool, per_executor: bool, tasks: int, partitions: int,
+                 momentum: bool) -> dict[str, int]:
+    """Bytes each kind of process holds at its peak, for a model of `one_copy` bytes.
+
+    driver Python:    the global copy, the block momentum's velocity, one partition of combined rows.
+    driver JVM:       the broadcast's pieces (a cluster only: local workers map the driver's copy), one
+                      partition of combined rows on its way to Python.
+    executor Python:  per task, the round's parameters (a cluster: each worker unpickles the broadcast;
+                      local: mapped, free) and its own copy (local_copy="partition"), or one shared copy
+                      per executor (local_copy="executor"); per task, the rows in flight to the combine.
+    In local mode every one of them is a process of this machine.
     """
-    conf = spark.sparkContext.getConf()
+    in_flight = tasks * min(one_copy, PYTHON_WORKER_BUFFER)
+    received = one_copy // max(partitions, 1)
+    copies = (1 if per_executor else tasks) + (0 if local else tasks)
+    needs = {"driver Python": one_copy * (1 + momentum) + received,
+             "driver JVM": (0 if local else one_copy) + received,
+             "executor Python": copies * one_copy + in_flight}
+    if local:
+        needs["machine"] = needs["driver Python"] + needs["driver JVM"] + needs["executor Python"]
+    return needs
+
+
+def available_memory() -> int:
+    """This machine's MemAvailable (bytes), or 0 where /proc/meminfo cannot tell."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def check_memory(spark: SparkSession, config: TrainConfig, vocab_size: int, copies: int = 1) -> dict[str, int]:
+    """Refuse a model that cannot fit, with both numbers, before any parameter is allocated; returns the needs.
+
+    Local mode: all processes together against the machine's available memory. A cluster: the driver's
+    JVM against spark.driver.memory, each executor's Python workers against spark.executor.pyspark.memory
+    (or spark.executor.memoryOverhead, where Python's memory is counted when pyspark.memory is unset),
+    and the driver's Python against this machine's available memory.
+    """
+    sc = spark.sparkContext
+    conf = sc.getConf()
+    local = sc.master.startswith("local")
+    tasks = max(sc.defaultParallelism if local else int(conf.get("spark.executor.cores", "1")), 1)
     one_copy = config.parameter_bytes(vocab_size)
-    tasks = int(conf.get("spark.executor.cores", "1")) if not spark.sparkContext.master.startswith("local") \
-        else spark.sparkContext.defaultParallelism
-    driver_copies = 3 + (config.block_momentum_for(copies) > 0)
-    needs = {"driver": driver_copies * one_copy, "executor": 3 * one_copy * max(tasks, 1)}
-    budgets = {"driver": ("spark.driver.memory", "1g"),
-               "executor": ("spark.executor.pyspark.memory", conf.get("spark.executor.memory", "1g"))}
-    if spark.sparkContext.master.startswith("local"):
-        budgets.pop("executor")  # executors are the driver process's Python workers
-        needs["driver"] += 3 * one_copy * max(tasks, 1)
-    for role, (key, default) in budgets.items():
-        budget = _parse_bytes(conf.get(key, default))
-        if needs[role] > budget:
+    needs = memory_needs(one_copy, local=local, per_executor=config.local_copy == "executor", tasks=tasks,
+                         partitions=config.num_partitions or sc.defaultParallelism,
+                         momentum=config.block_momentum_for(copies) > 0)
+    budgets = {"driver JVM": ("spark.driver.memory", _parse_bytes(conf.get("spark.driver.memory", "1g")))}
+    room = available_memory()
+    if local:
+        budgets["machine"] = (MACHINE, room)
+    else:
+        budgets["driver Python"] = (MACHINE, room)
+        for key in ("spark.executor.pyspark.memory", "spark.executor.memoryOverhead"):
+            if conf.contains(key):
+                budgets["executor Python"] = (key, _parse_bytes(conf.get(key)))
+                break
+    log.info("memory: one parameter copy %s (%s words x %d dims); at the peak %s", _mib(one_copy),
+             f"{vocab_size:,}", config.vector_size, ", ".join(f"{role} {_mib(n)}" for role, n in needs.items()))
+    for role, (setting, budget) in budgets.items():
+        if budget and needs[role] > budget:
             raise MemoryBudgetError(
-                f"the model needs about {needs[role] / 2**20:,.0f} MiB on the {role} ({vocab_size:,} words x "
-                f"{config.vector_size} dims, {one_copy / 2**20:,.0f} MiB per copy) but {key} is "
-                f"{budget / 2**20:,.0f} MiB; raise {key}, or lower --vector-size / --max-vocab-size")
+                f"the model needs about {_mib(needs[role])} in the {role} ({vocab_size:,} words x "
+                f"{config.vector_size} dims, {_mib(one_copy)} per copy) but {setting} is {_mib(budget)}; "
+                + ("free memory or use a larger machine" if setting == MACHINE else f"raise {setting}")
+                + ", or lower --vector-size / --max-vocab-size"
+                + ("" if config.local_copy == "executor" else ", or use --local-copy executor (one copy per "
+                                                              "executor instead of one per task)"))
+    return needs
+
+
+def _mib(nbytes: int) -> str:
+    return f"{nbytes / 2**20:,.0f} MiB"
 
 
 def _parse_bytes(text: str) -> int:
@@ -235,6 +292,11 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
     steps = schedule(config, first_epoch)
     metrics = []
     run_id = uuid.uuid4().hex[:16]
+    params_file = None
+    if sc.master.startswith("local"):
+        # The Python workers share the driver's host: they map its copy instead of unpickling a broadcast.
+        params, params_file = shared_copy.create_params_file(
+            shared_copy.scratch_directory(config.parameter_bytes(len(vocab))), run_id, params)
     warn_known_losses(config, _copies(sc, config, partitions))
     job_started = time.perf_counter()
     try:
@@ -242,15 +304,15 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
             sc.setJobDescription(f"sparkw2v: epoch {step.epoch + 1}/{config.epochs} "
                                  f"round {step.round + 1}/{config.syncs_per_epoch}")
             started = time.perf_counter()
-            previous = params
-            params, stats, driver_bytes, copies = _sync_round(sc, encoded.rdd, params, tables, settings, step,
-                                                              config, partitions, run_id, encoded.words)
+            copies = _copies(sc, config, partitions)
             momentum = config.block_momentum_for(copies)
-            if momentum > 0:
-                params, velocity = apply_block_momentum(previous, params, velocity, momentum)
+            stats, phases, driver_bytes, velocity = _sync_round(
+                sc, encoded.rdd, params, velocity, momentum, params_file, tables, settings, step, config, partitions,
+                run_id, encoded.words, copies)
             seconds = time.perf_counter() - started
             record = round_record(step, sum(s[1] for s in stats), sum(s[2] for s in stats),
                                   sum(s[3] for s in stats), seconds, config.compute_loss)
+            record.update(phases)
             record["driver_bytes_in"] = driver_bytes
             record["executor_bytes_out"] = sum(s[5] for s in stats)  # rows the copies sent to the combine
             record["partitions"] = partitions
@@ -266,15 +328,18 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
             elapsed = time.perf_counter() - job_started
             eta = elapsed / (done + 1) * (len(steps) - done - 1)
             log.info("epoch %d/%d round %d/%d: %s words/s, loss %s, alpha %.5f -> %.5f, %d copies averaged%s, "
-                     "%.1f s, ETA %s", record["epoch"], config.epochs, record["round"], config.syncs_per_epoch,
-                     f"{record['words_per_sec']:,.0f}", loss_text(record["loss"]), step.alpha_start, step.alpha_end,
-                     record["copies"], _rule_text(record), seconds, _duration(eta))
+                     "%.1f s (sync %.0f%%), ETA %s", record["epoch"], config.epochs, record["round"],
+                     config.syncs_per_epoch, f"{record['words_per_sec']:,.0f}", loss_text(record["loss"]),
+                     step.alpha_start, step.alpha_end, record["copies"], _rule_text(record), seconds,
+                     100 * (1 - record["kernel_seconds"] / seconds) if seconds else 0, _duration(eta))
             if on_round is not None:
                 on_round(record)
             if on_epoch is not None and step.round == config.syncs_per_epoch - 1:
                 on_epoch(step.epoch + 1, params, velocity, metrics)
     finally:
         tables.destroy()
+        if params_file is not None:
+            os.unlink(params_file)  # the mapping, and so `params`, stays valid until it is dropped
         if config.local_copy == "executor":
             _remove_shared_copies(sc, run_id)
     return TrainResult(vocab, params, metrics)
@@ -311,47 +376,65 @@ def warn_known_losses(config: TrainConfig, copies: int) -> None:
                         config.syncs_per_epoch, copies)
 
 
-def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config: TrainConfig,
-                partitions: int, run_id: str, total_words: int):
-    """One broadcast -> train -> combine cycle. Returns the combined params, per-partition stats, driver
-    bytes and the number of copies the learning-rate rule counts (partitions, or executors).
+def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momentum: float,
+                params_file: str | None, tables, settings, step, config: TrainConfig, partitions: int, run_id: str,
+                total_words: int, copies: int):
+    """One broadcast -> train -> combine cycle, applied to `params` in place.
 
-    local_copy="partition": each task trains its own copy of the broadcast; the copies are averaged.
+    Returns per-partition stats, phase times, the bytes the driver received and the block momentum's
+    velocity. The round's parameters reach the tasks as a broadcast, or, in local mode, as the driver's
+    own mapped file (`params_file`); the driver updates them only after every task of the round ended.
+
+    local_copy="partition": each task trains its own copy of the round's parameters.
     local_copy="executor": the tasks of one executor train one shared copy (shared_copy.py); each row
-    of each executor's copy is recovered from its newest snapshot, and the executors' copies averaged.
+    of each executor's copy is recovered from its newest snapshot.
+    Each (matrix, row block) is reduced on the executors to the copies' mean (params.mean_rows); the driver
+    streams the blocks in one partition at a time and finishes the combine rule on its own copy.
     """
-    shared = sc.broadcast(params)
+    started = time.perf_counter()
+    shapes = [m.shape for m in params]
+    if params_file is None:
+        shared = sc.broadcast(params)
+        round_params = lambda: shared.value  # noqa: E731 (a closure the tasks call)
+    else:
+        shared = None
+        round_params = lambda: shared_copy.open_params_file(params_file, shapes)  # noqa: E731
+    broadcast_seconds = time.perf_counter() - started
     rounds = config.syncs_per_epoch
     averaging = config.averaging
     per_executor = config.local_copy == "executor"
-    copies = _copies(sc, config, partitions)
     executors = copies if per_executor else 0
     scale = config.alpha_factor(copies)
     least_divisor = config.combine_divisor(copies)
+    copy_bytes = shared_copy.file_bytes(shapes)
     executor_words = max(total_words / rounds / max(executors, 1), 1.0)  # one executor's share of the round
     sequence = step.epoch * rounds + step.round
     seeds = [round_seed(config, step.epoch, step.round, p) for p in range(partitions)]
 
     def train_partition(p, records):
-        base = shared.value
+        task_started = time.perf_counter()
+        base = round_params()
         slices = []
         for ids, offsets in records:
             first, last = round_bounds(offsets, step.round, rounds)
             slices.append((ids, offsets[first:last + 1]))
         if per_executor:
-            directory = shared_copy.local_directory()
-            local, progress = shared_copy.attach(directory, run_id, sequence, base)
-            owner = shared_copy.copy_group(directory)
+            local, progress = shared_copy.attach(shared_copy.scratch_directory(copy_bytes), run_id, sequence, shapes,
+                                                 round_params)
+            owner = shared_copy.copy_group()
         else:
             local, progress, owner = base.copy(), None, p
+        kernel_started = time.perf_counter()
         loss = words = examples = 0
         for ids, offsets in slices:
             loss, words, examples = train_slice(ids, offsets, *local, tables.value, settings, step.alpha_start * scale,
                                                 step.alpha_end * scale, seeds[p], progress, executor_words)
+        kernel_seconds = time.perf_counter() - kernel_started
         taken = shared_copy.snapshot_time()
         changed = [touched_rows(new, old) for new, old in zip(local, base)]
         sent = sum(rows.size * (rows.itemsize + new.shape[1] * new.itemsize) for rows, new in zip(changed, local))
-        yield (_STATS, 0), (p, loss, words, examples, owner, sent)
+        yield (_STATS, 0), (p, loss, words, examples, owner, sent, kernel_seconds,
+                            time.perf_counter() - task_started - kernel_seconds)
         for m, (new, rows) in enumerate(zip(local, changed)):
             blocks = rows // ROW_BLOCK
             cuts = np.flatnonzero(np.diff(blocks)) + 1
@@ -366,27 +449,41 @@ def _sync_round(sc, encoded: RDD, params: Params, tables, settings, step, config
             snapshots: dict[str, list] = {}
             for owner, taken, rows, values in contributions:
                 snapshots.setdefault(owner, []).append((taken, rows, values))
-            copies = [shared_copy.latest_rows(snapshots[owner]) for owner in sorted(snapshots)]
+            changes = [shared_copy.latest_rows(snapshots[owner]) for owner in sorted(snapshots)]
         else:
-            copies = [(rows, values) for _, _, rows, values in contributions]
-        return key, combine_rows(shared.value[key[0]], copies, partitions, averaging, least_divisor)
+            changes = [(rows, values) for _, _, rows, values in contributions]
+        return key, mean_rows(changes)
 
     combined = (encoded.mapPartitionsWithIndex(train_partition)
                 .combineByKey(lambda v: [v], _append, _extend, numPartitions=partitions)
-                .map(lambda kv: combine(*kv))
-                .collect())
-    new_params = params.copy()
+                .map(lambda kv: combine(*kv)))
+    update = RoundUpdate(params, velocity, momentum)
     stats = []
     driver_bytes = 0
-    for (matrix, _), value in combined:
+    first_block = apply_seconds = None
+    # One partition at a time: the driver never holds the round's rows all at once. In local mode the
+    # tasks map `params` itself, which is safe to update now: every map task of the round has ended.
+    for (matrix, _), value in combined.toLocalIterator():
+        if first_block is None:
+            first_block, apply_seconds = time.perf_counter(), 0.0
         if matrix == _STATS:
             stats.extend(value)
             continue
-        rows, values = value
-        new_params[matrix][rows] = values
-        driver_bytes += rows.nbytes + values.nbytes
-    shared.destroy()
-    return new_params, stats, driver_bytes, copies
+        applying = time.perf_counter()
+        rows, counts, means = value
+        update.rows(matrix, rows, combined_values(params[matrix][rows], counts, means, partitions, averaging,
+                                                  least_divisor))
+        apply_seconds += time.perf_counter() - applying
+        driver_bytes += rows.nbytes + counts.nbytes + means.nbytes
+    velocity = update.finish()
+    if shared is not None:
+        shared.destroy()
+    ended = time.perf_counter()
+    phases = {"broadcast_seconds": broadcast_seconds, "kernel_seconds": max((s[6] for s in stats), default=0.0),
+              "task_overhead_seconds": max((s[7] for s in stats), default=0.0),
+              "apply_seconds": apply_seconds or 0.0,
+              "collect_seconds": ended - (first_block or ended)}
+    return stats, phases, driver_bytes, velocity
 
 
 def _rule_text(record: dict) -> str:
@@ -415,7 +512,7 @@ def _remove_shared_copies(sc, run_id: str) -> None:
     sc.setJobDescription("sparkw2v: remove the executors' shared copies")
     try:
         sc.parallelize(range(tasks), tasks).foreach(
-            lambda _: shared_copy.remove_files(shared_copy.local_directory(), run_id))
+            lambda _: [shared_copy.remove_files(directory, run_id) for directory in shared_copy.directories()])
     except Exception as exc:  # never fail a finished training over scratch files
         log.warning("could not remove the shared copies of run %s: %s", run_id, exc)
 

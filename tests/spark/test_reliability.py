@@ -1,5 +1,6 @@
 """Bad parameters and bad inputs get one clear error; checkpoints resume exactly or refuse clearly."""
 import gzip
+import re
 
 import numpy as np
 import pytest
@@ -82,11 +83,16 @@ def test_undecodable_bytes_and_a_huge_line_still_train(spark, tmp_path):
     assert np.isfinite(result.params.syn0).all()
 
 
-def test_model_too_large_for_memory_is_refused_with_both_numbers(spark, demo_corpus):
+def test_model_too_large_for_memory_is_refused_with_both_numbers(spark, demo_corpus, monkeypatch):
+    """Local mode: every process is on this machine, so the check is against its available memory."""
+    from sparkw2v import trainer
+
+    monkeypatch.setattr(trainer, "available_memory", lambda: 300 * 2**20)
     with pytest.raises(MemoryBudgetError) as info:
-        train(spark, InputSpec([str(demo_corpus)]), TrainConfig(vector_size=10_000, epochs=1))
+        train(spark, InputSpec([str(demo_corpus)]), TrainConfig(vector_size=2_000, epochs=1))
     message = str(info.value)
-    assert "MiB" in message and "spark.driver.memory" in message and "needs about" in message
+    assert re.search(r"needs about [\d,]+ MiB in the machine .*\(MemAvailable\) is 300 MiB", message), message
+    assert "--local-copy executor" in message
 
 
 def test_existing_output_is_refused_without_overwrite(spark, tmp_path):

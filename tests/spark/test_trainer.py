@@ -117,10 +117,11 @@ def test_same_seed_and_partitioning_is_bit_identical(spark, small_corpus, averag
 
 
 def test_driver_receives_one_averaged_copy(spark, small_corpus):
-    """The combine runs on the executors: the driver gets at most one copy of the touched rows."""
+    """The combine runs on the executors: the driver gets at most one copy of the touched rows (with each
+    row's index and how many copies changed it)."""
     config = _config(num_partitions=4, syncs_per_epoch=2)  # 30 lines: 16 syncs would leave rounds empty
     result = train(spark, InputSpec([str(small_corpus)]), config)
-    one_copy = sum(m.nbytes for m in result.params) + 8 * sum(m.shape[0] for m in result.params)
+    one_copy = sum(m.nbytes for m in result.params) + 16 * sum(m.shape[0] for m in result.params)
     assert all(0 < r["driver_bytes_in"] <= one_copy for r in result.metrics)
 
 
@@ -128,8 +129,8 @@ def _shared_files(spark):
     from sparkw2v import shared_copy
 
     def listing(_):
-        directory = shared_copy.local_directory()
-        return [name for name in os.listdir(directory) if name.startswith(shared_copy.PREFIX)]
+        return [name for directory in shared_copy.directories() for name in os.listdir(directory)
+                if name.startswith(shared_copy.PREFIX)]
 
     return spark.sparkContext.parallelize(range(4), 4).flatMap(listing).collect()
 

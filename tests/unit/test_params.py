@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from sparkw2v.config import TrainConfig
-from sparkw2v.params import Params, apply_block_momentum, combine_rows, init_params, touched_rows
+from sparkw2v.params import Params, RoundUpdate, combine_rows, init_params, touched_rows
 
 
 def _contributions(rng, base, partitions):
@@ -37,6 +37,14 @@ def test_a_row_from_one_partition_is_taken_exactly():
     values = np.array([[0.3000001, 1e-9]], dtype=np.float32)
     _, new = combine_rows(base, [(np.array([1]), values)], 4, "touched")
     assert np.array_equal(new, values)
+
+
+def test_without_momentum_the_rows_are_written_in_place_and_nothing_else_moves():
+    params = Params(np.zeros((3, 2), np.float32), np.zeros((0, 2), np.float32), np.ones((3, 2), np.float32))
+    update = RoundUpdate(params, None, 0.0)
+    update.rows(2, np.array([1]), np.full((1, 2), 5.0, np.float32))
+    assert update.finish() is None
+    assert params.syn1neg[:, 0].tolist() == [1.0, 5.0, 1.0] and not params.syn0.any()
 
 
 def test_touched_rows_finds_exactly_the_changed_rows():
@@ -80,9 +88,11 @@ def test_block_momentum_accumulates_a_steady_drift_and_damps_a_settled_row():
     velocity = None
     for _ in range(60):  # row 0 drifts by 0.01 per sync; row 1 is pulled to 1.0 in each sync
         before = float(params.syn0[0, 0])
-        combined = Params(params.syn0 + np.array([[0.01], [0.0]], np.float32), params.syn1, params.syn1neg)
-        combined.syn0[1] = 1.0
-        params, velocity = apply_block_momentum(params, combined, velocity, momentum)
+        combined = params.syn0 + np.array([[0.01], [0.0]], np.float32)
+        combined[1] = 1.0
+        update = RoundUpdate(params, velocity, momentum)
+        update.rows(0, np.array([0, 1]), combined)
+        velocity = update.finish()
     drift = float(params.syn0[0, 0]) - before
     assert drift == pytest.approx(0.01 / (1 - momentum), rel=1e-3)
     assert params.syn0[1, 0] == pytest.approx(1.0, abs=1e-4)

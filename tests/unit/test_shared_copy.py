@@ -1,7 +1,11 @@
-"""The executors' shared parameter copy: one file per round, shared in place, newest snapshot wins."""
+"""Parameter copies in shared memory: the driver's mapped copy, an executor's copy shared by its tasks, the
+newest snapshot of a row, and files that never outlive their owner."""
 import os
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 
 from sparkw2v import shared_copy
 from sparkw2v.params import Params
@@ -13,30 +17,93 @@ def _params():
                   rng.random((5, 3), dtype=np.float32))
 
 
-def test_tasks_of_one_round_share_one_copy_made_from_the_broadcast(tmp_path):
+def _shapes(params):
+    return [m.shape for m in params]
+
+
+def _ours(directory):
+    return sorted(name for name in os.listdir(directory) if name.startswith(shared_copy.PREFIX))
+
+
+def test_tasks_of_one_round_share_one_copy_loaded_once(tmp_path):
     base = _params()
-    first, first_counter = shared_copy.attach(str(tmp_path), "run", 3, base)
+    loads = []
+
+    def load():
+        loads.append(1)
+        return base
+
+    first, first_counter = shared_copy.attach(str(tmp_path), "run", 3, _shapes(base), load)
     for mine, theirs in zip(first, base):
         assert np.array_equal(mine, theirs) and mine.shape == theirs.shape
     first.syn0[2, 1] = 42.0
-    changed = base._replace(syn0=base.syn0 + 1)  # a later task's broadcast copy is not used again
-    second, second_counter = shared_copy.attach(str(tmp_path), "run", 3, changed)
+    second, second_counter = shared_copy.attach(str(tmp_path), "run", 3, _shapes(base), load)
+    assert loads == [1]  # the second task never loads the round's parameters
     assert second.syn0[2, 1] == 42.0
     second.syn1neg[4, 0] = -7.0
     assert first.syn1neg[4, 0] == -7.0
     first_counter[0] += 100
     assert second_counter[0] == 100 and second.syn0[0, 0] == base.syn0[0, 0]  # counter apart from the params
-    assert sorted(os.listdir(tmp_path)) == ["sparkw2v-shared-run-000003.bin"]  # no .part left behind
+    [name] = _ours(tmp_path)  # no .part left behind
+    assert name.endswith("-run-000003.bin") and str(shared_copy.executor_pid()) in name
 
 
 def test_a_new_round_removes_the_files_of_earlier_rounds_of_the_same_run(tmp_path):
     base = _params()
     for sequence in (0, 1):
-        shared_copy.attach(str(tmp_path), "run", sequence, base)
-    shared_copy.attach(str(tmp_path), "other", 0, base)
-    assert sorted(os.listdir(tmp_path)) == ["sparkw2v-shared-other-000000.bin", "sparkw2v-shared-run-000001.bin"]
+        shared_copy.attach(str(tmp_path), "run", sequence, _shapes(base), lambda: base)
+    shared_copy.attach(str(tmp_path), "other", 0, _shapes(base), lambda: base)
+    assert [name.split("-", 2)[2] for name in _ours(tmp_path)] == ["other-000000.bin", "run-000001.bin"]
     assert shared_copy.remove_files(str(tmp_path), "run") == 1
-    assert os.listdir(tmp_path) == ["sparkw2v-shared-other-000000.bin"]
+    assert [name.split("-", 2)[2] for name in _ours(tmp_path)] == ["other-000000.bin"]
+
+
+def test_the_drivers_copy_is_shared_read_only_with_its_workers(tmp_path):
+    params = _params()
+    mine, path = shared_copy.create_params_file(str(tmp_path), "run", params)
+    theirs = shared_copy.open_params_file(path, _shapes(params))
+    mine.syn1neg[1, 1] = 9.0
+    assert theirs.syn1neg[1, 1] == 9.0 and np.array_equal(theirs.syn0, params.syn0)
+    with pytest.raises(ValueError):
+        theirs.syn0[0, 0] = 1.0
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm on this machine")
+def test_copies_go_to_shared_memory_not_to_disk():
+    assert shared_copy.scratch_directory(1 << 20) == shared_copy.MEMORY_DIRECTORY
+    params = _params()
+    mine, path = shared_copy.create_params_file(shared_copy.scratch_directory(1 << 20), "memtest", params)
+    try:
+        with open("/proc/mounts") as mounts:
+            kinds = {line.split()[1]: line.split()[2] for line in mounts}
+        assert kinds.get("/dev/shm") == "tmpfs" and path.startswith("/dev/shm/")
+    finally:
+        os.unlink(path)
+
+
+def test_too_little_shared_memory_falls_back_to_the_local_disk(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(shared_copy, "memory_room", lambda directory=None: 1000)
+    monkeypatch.setenv("SPARK_LOCAL_DIRS", str(tmp_path))
+    assert shared_copy.scratch_directory(1 << 30) == str(tmp_path)
+    assert "too little for a 1024 MiB parameter copy" in caplog.text
+
+
+def test_files_of_a_killed_process_are_swept_by_the_next_one(tmp_path):
+    """A task or driver killed with SIGKILL cannot clean up; its files name it, and the next file made
+    on the host removes them once it is dead."""
+    script = ("import sys, numpy as np; from sparkw2v import shared_copy; from sparkw2v.params import Params;"
+              "p = Params(np.ones((4, 2), np.float32), np.zeros((0, 2), np.float32), np.ones((4, 2), np.float32));"
+              f"shared_copy.create_params_file({str(tmp_path)!r}, 'dead', p); print('ok', flush=True);"
+              "sys.stdin.read()")
+    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ok"
+    assert len(_ours(tmp_path)) == 1
+    assert shared_copy.sweep_stale(str(tmp_path)) == 0  # its owner is alive
+    child.kill()
+    child.wait()
+    base = _params()
+    shared_copy.attach(str(tmp_path), "alive", 0, _shapes(base), lambda: base)
+    assert [name.split("-", 2)[2] for name in _ours(tmp_path)] == ["alive-000000.bin"]
 
 
 def test_latest_rows_takes_each_row_from_the_newest_snapshot_holding_it():
