@@ -23,6 +23,7 @@ from .config import ARCHITECTURES, AVERAGING, INPUT_FORMATS, LOCAL_COPIES, LOSSE
 log = logging.getLogger("sparkw2v")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT_EXISTS, EXIT_DIVERGED, EXIT_CHECKPOINT = 0, 1, 2, 3, 4, 5, 6
+EXIT_ENVIRONMENT = 7
 _DEFAULTS = TrainConfig()
 
 
@@ -153,6 +154,10 @@ def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
     if master is None and not under_submit:
         master = "local[*]"
+    settings = dict(item.partition("=")[::2] for item in confs)
+    if not under_submit and settings.get("spark.pyspark.python"):
+        # pyspark reads the workers' Python from the environment; spark-submit sets it from this conf.
+        os.environ["PYSPARK_PYTHON"] = settings["spark.pyspark.python"]
     if master is not None and master.startswith("local"):
         # Local workers must run this interpreter, the one with numba installed.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -230,7 +235,7 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     from .corpus import CorpusError
     from .local import loss_text
     from .storage import HadoopFS, OutputExistsError, check_output
-    from .trainer import InputSpec, MemoryBudgetError, TrainingDivergedError, train
+    from .trainer import InputSpec, MemoryBudgetError, TrainingDivergedError, WorkerEnvironmentError, train
     from .vectors import WordVectors
     from .vocab import EmptyVocabularyError
 
@@ -250,7 +255,8 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
         result = train(spark, InputSpec(args.input, args.input_format, args.input_column), config,
                        checkpoints=checkpoints, resume=args.resume)
         summary = {
-            "vocab_size": len(result.vocab), "corpus_words": result.vocab.corpus_words,
+            "vocab_size": len(result.vocab), "parameter_bytes": config.parameter_bytes(len(result.vocab)),
+            "corpus_words": result.vocab.corpus_words,
             "train_words": result.vocab.train_words, **result.timings,
             "total_seconds": time.perf_counter() - started, "master": spark.sparkContext.master,
             "python": platform.python_version(),
@@ -281,6 +287,9 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     except CheckpointMismatchError as err:
         log.error("cannot resume: %s", err)
         return EXIT_CHECKPOINT
+    except WorkerEnvironmentError as err:
+        log.error("%s", err)
+        return EXIT_ENVIRONMENT
     finally:
         if owns_session:
             spark.stop()

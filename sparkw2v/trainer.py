@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -43,7 +44,10 @@ from .vocab import Vocabulary, build_vocabulary
 log = logging.getLogger(__name__)
 
 CHUNK_WORDS = 1 << 16  # encoded sentences travel in chunks of about this many ids
-ROW_BLOCK = 4096       # the unit of the parameter combine: rows [b * ROW_BLOCK, (b + 1) * ROW_BLOCK)
+BLOCK_BYTES = 2**20   # the unit of the parameter combine: blocks of rows of about this size (pyspark buffers
+                      # hundreds of a task's shuffle records before it hands them to the JVM)
+COMBINE_BYTES = 64 * 2**20  # at most about this much of the model per combine partition: each travels whole
+                            # through the JVMs to the driver (a 1.1 GB partition ran a 4 GB driver out of heap)
 _STATS = -1            # key of the per-partition statistics record in the combine
 
 
@@ -53,6 +57,51 @@ class TrainingDivergedError(RuntimeError):
 
 class MemoryBudgetError(ValueError):
     """The parameters would not fit in the configured driver or executor memory."""
+
+
+class WorkerEnvironmentError(RuntimeError):
+    """The Spark workers' Python cannot import what the training tasks need."""
+
+
+_PROBED_APPLICATIONS: set[str] = set()
+
+
+def check_workers(sc) -> None:
+    """Run one task that imports numpy, numba, pyarrow and sparkw2v on a worker, once per application.
+
+    Without it, a worker Python that lacks them fails deep in a task's traceback. Raises
+    WorkerEnvironmentError with one line naming the worker's Python and the setting to change.
+    """
+    if sc.applicationId in _PROBED_APPLICATIONS:
+        return
+
+    def probe(_):  # nested, so that cloudpickle ships it by value: it must load where sparkw2v does not
+        import sys
+        try:
+            import numba  # noqa: F401
+            import numpy  # noqa: F401
+            import pyarrow  # noqa: F401
+
+            import sparkw2v.kernels  # noqa: F401
+        except Exception as exc:  # noqa: BLE001 (any import failure is the answer)
+            return [(sys.executable, f"{type(exc).__name__}: {exc}")]
+        return [(sys.executable, None)]
+
+    configured = (sc.getConf().get("spark.pyspark.python", None) or os.environ.get("PYSPARK_PYTHON")
+                  or "python3")
+    sc.setJobDescription("sparkw2v: check the workers' Python")
+    try:
+        [(executable, error)] = sc.parallelize([0], 1).mapPartitions(probe).collect()
+    except Exception as exc:  # noqa: BLE001 (the worker's Python did not even start)
+        text = str(exc)
+        found = re.search(r"Cannot run program[^\n]*|\b\w+Error: [^\n]*", text)
+        executable, error = configured, (found.group(0) if found else text.strip().splitlines()[0]).strip()
+    if error is not None:
+        raise WorkerEnvironmentError(
+            f"the Spark workers' Python {executable} cannot run sparkw2v ({error}); point spark.pyspark.python "
+            f"(or PYSPARK_PYTHON) at a Python that has it, or ship one with --archives (README, \"Training on "
+            f"a cluster\")")
+    _PROBED_APPLICATIONS.add(sc.applicationId)
 
 
 @dataclass(frozen=True)
@@ -83,6 +132,7 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
                     after_vocabulary: Callable[[], None] | None = None) -> TrainResult:
     """`train` on an RDD of token lists."""
     config = config.validate()
+    check_workers(spark.sparkContext)
     spark.sparkContext.setJobDescription("sparkw2v: vocabulary")
     started = time.perf_counter()
     vocab = build_vocabulary(sentences, config.min_count, config.max_vocab_size)
@@ -129,22 +179,28 @@ MACHINE = "this machine's available memory (MemAvailable)"
 PYTHON_WORKER_BUFFER = 512 * 2**20  # spark.python.worker.memory's default: a task's rows in flight spill beyond it
 
 
+def combine_partitions(one_copy: int, partitions: int) -> int:
+    """Partitions of the combine: the training partitions, or more where those would be too large."""
+    return max(partitions, -(-one_copy // COMBINE_BYTES))
+
+
 def memory_needs(one_copy: int, *, local: bool, per_executor: bool, tasks: int, partitions: int,
                  momentum: bool) -> dict[str, int]:
     """Bytes each kind of process holds at its peak, for a model of `one_copy` bytes.
 
     driver Python:    the global copy, the block momentum's velocity, one partition of combined rows.
     driver JVM:       the broadcast's pieces (a cluster only: local workers map the driver's copy), one
-                      partition of combined rows on its way to Python.
+                      combine partition on its way to Python (three times: the task's result, its
+                      serialised form, the buffer served to Python).
     executor Python:  per task, the round's parameters (a cluster: each worker unpickles the broadcast;
                       local: mapped, free) and its own copy (local_copy="partition"), or one shared copy
                       per executor (local_copy="executor"); per task, the rows in flight to the combine.
     In local mode every one of them is a process of this machine.
     """
     in_flight = tasks * min(one_copy, PYTHON_WORKER_BUFFER)
-    received = one_copy // max(partitions, 1)
+    received = 3 * one_copy // combine_partitions(one_copy, partitions)
     copies = (1 if per_executor else tasks) + (0 if local else tasks)
-    needs = {"driver Python": one_copy * (1 + momentum) + received,
+    needs = {"driver Python": one_copy * (1 + momentum) + received // 3,
              "driver JVM": (0 if local else one_copy) + received,
              "executor Python": copies * one_copy + in_flight}
     if local:
@@ -407,6 +463,7 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
     scale = config.alpha_factor(copies)
     least_divisor = config.combine_divisor(copies)
     copy_bytes = shared_copy.file_bytes(shapes)
+    block_size = max(1, BLOCK_BYTES // (4 * shapes[0][1]))
     executor_words = max(total_words / rounds / max(executors, 1), 1.0)  # one executor's share of the round
     sequence = step.epoch * rounds + step.round
     seeds = [round_seed(config, step.epoch, step.round, p) for p in range(partitions)]
@@ -436,10 +493,17 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
         yield (_STATS, 0), (p, loss, words, examples, owner, sent, kernel_seconds,
                             time.perf_counter() - task_started - kernel_seconds)
         for m, (new, rows) in enumerate(zip(local, changed)):
-            blocks = rows // ROW_BLOCK
+            blocks = rows // block_size
             cuts = np.flatnonzero(np.diff(blocks)) + 1
             for block_rows in np.split(rows, cuts) if rows.size else []:
-                yield (m, int(block_rows[0] // ROW_BLOCK)), (owner, taken, block_rows, new[block_rows])
+                yield (m, int(block_rows[0] // block_size)), (owner, taken, block_rows, new[block_rows])
+
+    def combine_partition(items):
+        grouped: dict[tuple, list] = {}
+        for key, value in items:
+            grouped.setdefault(key, []).append(value)
+        for key in sorted(grouped):
+            yield combine(key, grouped.pop(key))
 
     def combine(key, contributions):
         contributions = sorted(contributions, key=lambda c: c[0])
@@ -454,18 +518,20 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
             changes = [(rows, values) for _, _, rows, values in contributions]
         return key, mean_rows(changes)
 
+    # Each task sends each block once: no map-side combine, which would only hold the rows in memory.
     combined = (encoded.mapPartitionsWithIndex(train_partition)
-                .combineByKey(lambda v: [v], _append, _extend, numPartitions=partitions)
-                .map(lambda kv: combine(*kv)))
+                .partitionBy(combine_partitions(sum(m.nbytes for m in params), partitions), _block_partition)
+                .mapPartitions(combine_partition)
+                .persist(StorageLevel.DISK_ONLY))
+    combined.count()  # the combine tasks run in parallel; the driver then reads their results one by one
+    combined_at = time.perf_counter()
     update = RoundUpdate(params, velocity, momentum)
     stats = []
     driver_bytes = 0
-    first_block = apply_seconds = None
+    apply_seconds = 0.0
     # One partition at a time: the driver never holds the round's rows all at once. In local mode the
     # tasks map `params` itself, which is safe to update now: every map task of the round has ended.
     for (matrix, _), value in combined.toLocalIterator():
-        if first_block is None:
-            first_block, apply_seconds = time.perf_counter(), 0.0
         if matrix == _STATS:
             stats.extend(value)
             continue
@@ -476,13 +542,14 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
         apply_seconds += time.perf_counter() - applying
         driver_bytes += rows.nbytes + counts.nbytes + means.nbytes
     velocity = update.finish()
+    combined.unpersist()
     if shared is not None:
         shared.destroy()
     ended = time.perf_counter()
     phases = {"broadcast_seconds": broadcast_seconds, "kernel_seconds": max((s[6] for s in stats), default=0.0),
               "task_overhead_seconds": max((s[7] for s in stats), default=0.0),
-              "apply_seconds": apply_seconds or 0.0,
-              "collect_seconds": ended - (first_block or ended)}
+              "train_and_combine_seconds": combined_at - started - broadcast_seconds,
+              "collect_seconds": ended - combined_at - apply_seconds, "apply_seconds": apply_seconds}
     return stats, phases, driver_bytes, velocity
 
 
@@ -517,14 +584,9 @@ def _remove_shared_copies(sc, run_id: str) -> None:
         log.warning("could not remove the shared copies of run %s: %s", run_id, exc)
 
 
-def _append(items: list, item) -> list:
-    items.append(item)
-    return items
-
-
-def _extend(items: list, more: list) -> list:
-    items.extend(more)
-    return items
+def _block_partition(key: tuple[int, int]) -> int:
+    """Spreads a matrix's consecutive blocks over consecutive combine partitions."""
+    return key[0] * 7919 + key[1]
 
 
 def _duration(seconds: float) -> str:

@@ -78,3 +78,21 @@ def test_train_rejects_a_missing_evaluation_file_before_starting_spark(inputs, t
     assert done.returncode == 2
     assert f"--eval-pairs {tmp_path / 'missing.tsv'}: no such local file" in done.stderr
     assert not (tmp_path / "model").exists()
+
+
+def test_workers_without_the_dependencies_fail_with_one_line_naming_their_python(inputs, tmp_path):
+    """A worker Python that lacks numpy and numba (a bare venv as spark.pyspark.python): exit 7 before any
+    real job, with one line naming that Python and the setting to change, not a worker traceback."""
+    import venv
+
+    bare = tmp_path / "bare"
+    venv.create(bare, with_pip=False)
+    worker_python = bare / "bin" / "python"
+    corpus, _, _ = inputs
+    done = sparkw2v("train", "--input", corpus, "--output", tmp_path / "model", "--epochs", "1", "--master",
+                    "local[1]", "--conf", f"spark.pyspark.python={worker_python}")
+    assert done.returncode == 7, done.stderr[-4000:]
+    [line] = [line for line in done.stderr.splitlines() if "cannot run sparkw2v" in line]
+    assert f"Python {worker_python} cannot run sparkw2v (ModuleNotFoundError: No module named" in line
+    assert "spark.pyspark.python" in line and "--archives" in line
+    assert "Traceback" not in done.stderr and not (tmp_path / "model").exists()

@@ -639,3 +639,36 @@ def test_loss_sum_is_float64_exact_over_millions_of_terms(architecture, loss):
     first = train_slice(ids, offsets[:half + 1], *params, tables, settings, 0.0, 0.0, 5)
     second = train_slice(ids, offsets[half:], *params, tables, settings, 0.0, 0.0, 6)
     assert first.loss + second.loss == pytest.approx(many.loss, rel=1e-9)
+
+
+def test_rows_past_2_31_elements_train_exactly_like_low_rows(tmp_path):
+    """A model whose element offsets pass 2^31 (rows x dim, here 268M rows x 8 dims, 8 GiB per matrix as
+    sparse files: only the pages touched take space) trains the high rows exactly as the same words at
+    low row numbers: no int32 offset wraps around."""
+    dim, rows = 8, 2**31 // 8 + 4
+    settings = kernel_settings(TrainConfig(vector_size=dim, window=1, negative=3, sample=0.0, loss="ns"))
+    noise = 10  # negatives come from rows 0-9 in both models
+
+    def matrix(name, shape, dtype=np.float32):
+        return np.memmap(tmp_path / name, dtype=dtype, mode="w+", shape=shape).view(np.ndarray)
+
+    keep = matrix("keep", (rows,))
+    words = np.array([rows - 2, rows - 1], dtype=np.int64)
+    keep[words] = 1.0
+    huge = (matrix("syn0", (rows, dim)), np.zeros((0, dim), np.float32), matrix("syn1neg", (rows, dim)))
+    start = np.random.default_rng(3).normal(size=(2, dim)).astype(np.float32)
+    huge[0][words] = start
+    tables = KernelTables(keep, np.ones(noise), np.arange(noise, dtype=np.int32), np.zeros(2, np.int64),
+                          np.zeros(1, np.uint8), np.zeros(1, np.int32))
+    small = (np.zeros((noise + 2, dim), np.float32), np.zeros((0, dim), np.float32),
+             np.zeros((noise + 2, dim), np.float32))
+    small[0][noise:] = start
+    small_tables = tables._replace(keep_prob=np.ones(noise + 2, np.float32))
+    offsets = np.array([0, 2, 4], dtype=np.int64)
+    for params, ids, kernel_tables in ((huge, words.astype(np.int32), tables),
+                                       (small, np.array([noise, noise + 1], np.int32), small_tables)):
+        train_slice(np.tile(ids, 2), offsets, *params, kernel_tables, settings, 0.5, 0.5, seed=7)
+    assert np.array_equal(huge[0][words], small[0][noise:]) and not np.array_equal(small[0][noise:], start)
+    assert np.array_equal(huge[2][words], small[2][noise:]) and small[2][noise:].any()
+    assert np.array_equal(huge[2][:noise], small[2][:noise]) and small[2][:noise].any()
+    assert not huge[0][:noise].any()
