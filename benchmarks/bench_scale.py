@@ -17,6 +17,7 @@ same file in a subprocess of its own, sampled the same way.
     python benchmarks/bench_scale.py                          # local[2]: 1M and 100k, gensim on 1M
     python benchmarks/bench_scale.py --cluster-workers 2      # the same on a standalone cluster too
     python benchmarks/bench_scale.py --words 50000 --tokens 1000000 --name scale-smoke   # a smoke test
+    python benchmarks/bench_scale.py --skip small gensim      # rerun one job; the other runs stay in the file
 
 Writes benchmarks/results/<name>.{json,md}; the corpora go to benchmarks/work/.
 """
@@ -226,21 +227,6 @@ def run_gensim(corpus: str, dim: int) -> dict:
     return record
 
 
-def summary(record: dict, one_copy: int | None) -> dict:
-    """The figures the issue asks for, in model copies where a copy size is known."""
-    memory = record["memory"]
-    out = {"wall_s": record["wall_s"], "machine_peak_GiB": memory["machine_peak_bytes"] / 2**30}
-    if one_copy:
-        out["machine_peak_copies"] = memory["machine_peak_bytes"] / one_copy
-    for role, peak in memory["processes"].items():
-        out[f"{role} PSS GiB"] = peak["pss"] / 2**30
-    for host, pss in memory["executor_pss_peak_bytes"].items():
-        out[f"executor {host} PSS GiB"] = pss / 2**30
-        if one_copy:
-            out[f"executor {host} copies"] = pss / one_copy
-    return out
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--words", type=int, default=1_000_000, help="ids in the large corpus")
@@ -255,6 +241,7 @@ def main(argv=None) -> int:
     parser.add_argument("--executor-memory", default="2g")
     parser.add_argument("--skip", nargs="*", default=[], help="runs to skip: small, gensim, local")
     parser.add_argument("--name", default="scale")
+    parser.add_argument("--fresh", action="store_true", help="drop the runs already in the results file")
     args = parser.parse_args(argv)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     work = os.path.join(HERE, "work")
@@ -267,6 +254,9 @@ def main(argv=None) -> int:
     conf = ["--conf", f"spark.driver.memory={args.driver_memory}"]
     results = {"args": vars(args), "runs": {}}
     out_json = os.path.join(HERE, "results", f"{args.name}.json")
+    if os.path.exists(out_json) and not args.fresh:  # runs of earlier invocations stay unless run again
+        with open(out_json) as handle:
+            results["runs"] = json.load(handle)["runs"]
 
     def save(key: str, record: dict) -> None:
         results["runs"][key] = record
@@ -301,36 +291,48 @@ def main(argv=None) -> int:
 
 
 def write_markdown(results: dict, path: str) -> None:
-    lines = ["# Vocabulary scale", "", "`python benchmarks/bench_scale.py` (see its docstring); one epoch, SGNS, "
-             f"{results['args']['dim']} dims, {results['args']['tokens']:,} tokens.", ""]
+    args = results["args"]
+    lines = ["# Vocabulary scale", "",
+             f"`python benchmarks/bench_scale.py` (its docstring says how the corpora are made): skip-gram NS, "
+             f"{args['dim']} dims, 1 epoch, {args['tokens']:,} tokens, min-count 3, `--local-copy executor`. "
+             "Memory: peak PSS per process (shared memory split between the processes that map it) and the "
+             "machine's peak memory in use above its level before the run, in GiB and in model copies.", "",
+             "| run | words | copy GiB | wall s | round s | kernel s | sync share | train words/s | machine peak | "
+             "driver Python | driver JVM | largest Python worker | executors (JVM + workers) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for key, record in results["runs"].items():
-        lines.append(f"## {key}")
-        lines.append("")
         if record["rc"] != 0:
-            lines.append(f"failed (rc {record['rc']}): `{record.get('stderr_tail', '')[-400:]}`")
-            lines.append("")
+            lines.append(f"| {key} | failed (rc {record['rc']}) |" + " |" * 11)
             continue
-        one_copy = None
-        if "metrics" in record:
-            metrics = record["metrics"]
-            rounds = metrics.get("rounds", [])
-            vocab = metrics.get("vocab_size")
-            one_copy = metrics.get("parameter_bytes")
-            lines.append(f"- vocabulary {vocab}, one parameter copy "
-                         f"{one_copy / 2**30:.2f} GiB" if one_copy else f"- vocabulary {vocab}")
-            for r in rounds:
-                lines.append(f"- round {r['epoch']}.{r['round']}: {r['seconds']:.1f} s, kernel "
-                             f"{r.get('kernel_seconds', 0):.1f} s, sync share "
-                             f"{1 - r.get('kernel_seconds', 0) / r['seconds']:.0%}, {r['words_per_sec']:,.0f} words/s; "
-                             f"collect {r.get('collect_seconds', 0):.1f} s, apply {r.get('apply_seconds', 0):.1f} s")
-            phases = {k: v for k, v in metrics.items() if k.endswith("_seconds")}
-            lines.append(f"- phases: {', '.join(f'{k} {v:.1f}' for k, v in phases.items())}")
-        else:
-            lines.append(f"- vocabulary {record.get('words')}, train {record.get('train_s', 0):.1f} s "
-                         f"({record.get('tokens', 0) / max(record.get('train_s', 1), 1e-9):,.0f} words/s)")
-        for key2, value in summary(record, one_copy).items():
-            lines.append(f"- {key2}: {value:.2f}")
-        lines.append("")
+        memory = record["memory"]
+        processes = memory["processes"]
+        metrics = record.get("metrics")
+        one_copy = metrics["parameter_bytes"] if metrics else None
+
+        def gib(value):
+            if value is None:
+                return ""
+            return f"{value / 2**30:.2f}" + (f" ({value / one_copy:.1f})" if one_copy else "")
+
+        workers = [v["pss"] for k, v in processes.items() if k.startswith("Python worker")]
+        executors = ", ".join(gib(v) for v in memory["executor_pss_peak_bytes"].values())
+        if metrics:
+            rounds = metrics["rounds"]
+            seconds = sum(r["seconds"] for r in rounds)
+            kernel = sum(r.get("kernel_seconds", 0.0) for r in rounds)
+            words = sum(r["words"] for r in rounds)
+            cells = [f"{metrics['vocab_size']:,}", f"{one_copy / 2**30:.2f}", f"{record['wall_s']:.0f}",
+                     f"{seconds:.1f}", f"{kernel:.1f}", f"{1 - kernel / seconds:.0%}", f"{words / kernel:,.0f}"]
+        else:  # gensim
+            cells = [f"{record['words']:,}", "", f"{record['wall_s']:.0f}", "", f"{record['train_s']:.1f}", "",
+                     f"{record['tokens'] / record['train_s']:,.0f}"]
+        driver = processes.get("driver Python", {}).get("pss")
+        lines.append(f"| {key} | " + " | ".join(cells + [gib(memory["machine_peak_bytes"]), gib(driver),
+                                                       gib(processes.get("driver JVM", {}).get("pss")),
+                                                       gib(max(workers)) if workers else "", executors]) + " |")
+    lines += ["", "train words/s: training words over the kernels' time (the slowest task of each round); gensim: "
+              "corpus words over train(). Sync share: the part of the rounds outside the kernels (the diff of "
+              "the shared copy, the shuffle, the combine, the driver's collect and apply)."]
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
 

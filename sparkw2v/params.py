@@ -124,7 +124,7 @@ class RoundUpdate:
             for speed in self.velocity:
                 speed *= np.float32(momentum)
 
-    def rows(self, matrix: int, rows: np.ndarray, new_values: np.ndarray) -> None:
+    def rows(self, matrix: int, rows: np.ndarray | slice, new_values: np.ndarray) -> None:
         if self.momentum > 0:
             self.velocity[matrix][rows] += new_values - self.params[matrix][rows]
         else:

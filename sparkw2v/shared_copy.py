@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "sparkw2v-"
 MEMORY_DIRECTORY = "/dev/shm"
-HEADER_BYTES = 64  # the int64 word counter, padded to a cache line so the parameters stay aligned
+HEADER_BYTES = 64  # int64s: the word counter, then the pids of the tasks training the copy (one cache line)
 Shapes = Sequence[tuple[int, int]]
 
 
@@ -131,9 +131,9 @@ def attach(directory: str, run_id: str, sequence: int, shapes: Shapes,
            load: Callable[[], Params]) -> tuple[Params, np.ndarray]:
     """Map this executor's copy for round `sequence` of run `run_id`, creating it from `load()` if needed.
 
-    Only the task that creates the copy calls `load`. Returns the three matrices and the int64[1] word
-    counter, all views of the mapping, which stays open as long as they live. Files of earlier rounds of
-    the same run are removed on the way.
+    Only the task that creates the copy calls `load`. Returns the three matrices and the int64 header
+    (the word counter, then the task slots of `join` and `leave`), all views of the mapping, which stays
+    open as long as they live. Files of earlier rounds of the same run are removed on the way.
     """
     remove_files(directory, run_id, before=sequence)
     path = os.path.join(directory, f"{PREFIX}{executor_pid()}-{run_id}-{sequence:06d}.bin")
@@ -143,6 +143,12 @@ def attach(directory: str, run_id: str, sequence: int, shapes: Shapes,
                 sweep_stale(directory)
                 _write(path, shapes, load)
     return _map(path, shapes, writable=True)
+
+
+def round_files(run_id: str, sequence: int) -> list[str]:
+    """The executor copies of round `sequence` of run `run_id` on this host."""
+    return [path for directory in directories()
+            for path in glob.glob(os.path.join(directory, f"{PREFIX}*-{run_id}-{sequence:06d}.bin"))]
 
 
 def _write(path: str, shapes: Shapes, load: Callable[[], Params]) -> None:
@@ -170,7 +176,26 @@ def _map(path: str, shapes: Shapes, writable: bool) -> tuple[Params, np.ndarray]
     for rows, dim in shapes:
         views.append(flat[start:start + rows * dim].reshape(rows, dim))
         start += rows * dim
-    return Params(*views), np.frombuffer(mapping, dtype=np.int64, count=1)
+    return Params(*views), np.frombuffer(mapping, dtype=np.int64, count=HEADER_BYTES // 8)
+
+
+def join(directory: str, header: np.ndarray) -> None:
+    """Record this task as training the copy (where a slot is free: one that is not is never relied on)."""
+    with _directory_lock(directory):
+        slots = header[1:]
+        for i, pid in enumerate(slots):
+            if pid == 0 or pid == os.getpid() or not _alive(int(pid)):
+                slots[i] = os.getpid()
+                return
+
+
+def leave(directory: str, header: np.ndarray) -> bool:
+    """This task ends; True when it must report the copy's rows, False when a task still training the copy
+    will report them after it (and so after every change this task made)."""
+    with _directory_lock(directory):
+        slots = header[1:]
+        slots[slots == os.getpid()] = 0
+        return not any(pid and _alive(int(pid)) for pid in slots)
 
 
 @contextlib.contextmanager

@@ -176,6 +176,7 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
 
 
 MACHINE = "this machine's available memory (MemAvailable)"
+JVM_RESERVED = 300 * 2**20  # the heap Spark keeps for itself (spark.memory: "reserved memory")
 PYTHON_WORKER_BUFFER = 512 * 2**20  # spark.python.worker.memory's default: a task's rows in flight spill beyond it
 
 
@@ -192,6 +193,8 @@ def memory_needs(one_copy: int, *, local: bool, per_executor: bool, tasks: int, 
     driver JVM:       the broadcast's pieces (a cluster only: local workers map the driver's copy), one
                       combine partition on its way to Python (three times: the task's result, its
                       serialised form, the buffer served to Python).
+    executor JVM:     (a cluster) the broadcast, whole: its pieces are joined in the heap before Python
+                      reads them (a 2.2 GB model ran 2 GB executors out of heap).
     executor Python:  per task, the round's parameters (a cluster: each worker unpickles the broadcast;
                       local: mapped, free) and its own copy (local_copy="partition"), or one shared copy
                       per executor (local_copy="executor"); per task, the rows in flight to the combine.
@@ -201,10 +204,12 @@ def memory_needs(one_copy: int, *, local: bool, per_executor: bool, tasks: int, 
     received = 3 * one_copy // combine_partitions(one_copy, partitions)
     copies = (1 if per_executor else tasks) + (0 if local else tasks)
     needs = {"driver Python": one_copy * (1 + momentum) + received // 3,
-             "driver JVM": (0 if local else one_copy) + received,
+             "driver JVM": (0 if local else one_copy + JVM_RESERVED) + received,
              "executor Python": copies * one_copy + in_flight}
     if local:
         needs["machine"] = needs["driver Python"] + needs["driver JVM"] + needs["executor Python"]
+    else:
+        needs["executor JVM"] = one_copy + JVM_RESERVED
     return needs
 
 
@@ -242,6 +247,7 @@ def check_memory(spark: SparkSession, config: TrainConfig, vocab_size: int, copi
         budgets["machine"] = (MACHINE, room)
     else:
         budgets["driver Python"] = (MACHINE, room)
+        budgets["executor JVM"] = ("spark.executor.memory", _parse_bytes(conf.get("spark.executor.memory", "1g")))
         for key in ("spark.executor.pyspark.memory", "spark.executor.memoryOverhead"):
             if conf.contains(key):
                 budgets["executor Python"] = (key, _parse_bytes(conf.get(key)))
@@ -353,6 +359,11 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
         # The Python workers share the driver's host: they map its copy instead of unpickling a broadcast.
         params, params_file = shared_copy.create_params_file(
             shared_copy.scratch_directory(config.parameter_bytes(len(vocab))), run_id, params)
+    # Local mode has one executor, on the driver's host: with --local-copy executor its copy is the round's
+    # result, which the driver takes straight from shared memory instead of through a shuffle and a collect.
+    adopt_copy = (params_file is not None and config.local_copy == "executor"
+                  and params_file.startswith(shared_copy.MEMORY_DIRECTORY)
+                  and shared_copy.memory_room() >= config.parameter_bytes(len(vocab)))
     warn_known_losses(config, _copies(sc, config, partitions))
     job_started = time.perf_counter()
     try:
@@ -363,8 +374,8 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
             copies = _copies(sc, config, partitions)
             momentum = config.block_momentum_for(copies)
             stats, phases, driver_bytes, velocity = _sync_round(
-                sc, encoded.rdd, params, velocity, momentum, params_file, tables, settings, step, config, partitions,
-                run_id, encoded.words, copies)
+                sc, encoded.rdd, params, velocity, momentum, params_file, adopt_copy, tables, settings, step, config,
+                partitions, run_id, encoded.words, copies)
             seconds = time.perf_counter() - started
             record = round_record(step, sum(s[1] for s in stats), sum(s[2] for s in stats),
                                   sum(s[3] for s in stats), seconds, config.compute_loss)
@@ -433,8 +444,8 @@ def warn_known_losses(config: TrainConfig, copies: int) -> None:
 
 
 def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momentum: float,
-                params_file: str | None, tables, settings, step, config: TrainConfig, partitions: int, run_id: str,
-                total_words: int, copies: int):
+                params_file: str | None, adopt_copy: bool, tables, settings, step, config: TrainConfig,
+                partitions: int, run_id: str, total_words: int, copies: int):
     """One broadcast -> train -> combine cycle, applied to `params` in place.
 
     Returns per-partition stats, phase times, the bytes the driver received and the block momentum's
@@ -476,19 +487,30 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
             first, last = round_bounds(offsets, step.round, rounds)
             slices.append((ids, offsets[first:last + 1]))
         if per_executor:
-            local, progress = shared_copy.attach(shared_copy.scratch_directory(copy_bytes), run_id, sequence, shapes,
-                                                 round_params)
-            owner = shared_copy.copy_group()
+            for earlier in shared_copy.directories():  # the last round's copy no longer takes room
+                shared_copy.remove_files(earlier, run_id, before=sequence)
+            directory = shared_copy.scratch_directory(copy_bytes)
+            local, header = shared_copy.attach(directory, run_id, sequence, shapes, round_params)
+            progress, owner = header[:1], shared_copy.copy_group()
+            shared_copy.join(directory, header)
         else:
             local, progress, owner = base.copy(), None, p
         kernel_started = time.perf_counter()
         loss = words = examples = 0
-        for ids, offsets in slices:
-            loss, words, examples = train_slice(ids, offsets, *local, tables.value, settings, step.alpha_start * scale,
-                                                step.alpha_end * scale, seeds[p], progress, executor_words)
+        try:
+            for ids, offsets in slices:
+                loss, words, examples = train_slice(ids, offsets, *local, tables.value, settings,
+                                                    step.alpha_start * scale, step.alpha_end * scale, seeds[p],
+                                                    progress, executor_words)
+        except BaseException:
+            if per_executor:
+                shared_copy.leave(directory, header)
+            raise
         kernel_seconds = time.perf_counter() - kernel_started
+        # With a shared copy, only the last of the executor's tasks to end reports its rows.
+        reports = (not per_executor or shared_copy.leave(directory, header)) and not adopt_copy
         taken = shared_copy.snapshot_time()
-        changed = [touched_rows(new, old) for new, old in zip(local, base)]
+        changed = [touched_rows(new, old) if reports else np.zeros(0, np.int64) for new, old in zip(local, base)]
         sent = sum(rows.size * (rows.itemsize + new.shape[1] * new.itemsize) for rows, new in zip(changed, local))
         yield (_STATS, 0), (p, loss, words, examples, owner, sent, kernel_seconds,
                             time.perf_counter() - task_started - kernel_seconds)
@@ -541,6 +563,16 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
                                                   least_divisor))
         apply_seconds += time.perf_counter() - applying
         driver_bytes += rows.nbytes + counts.nbytes + means.nbytes
+    if adopt_copy:
+        applying = time.perf_counter()
+        found = shared_copy.round_files(run_id, sequence)
+        if len(found) != 1:
+            raise RuntimeError(f"expected the local executor's copy of round {sequence} in shared memory, "
+                               f"found {found}")
+        [copy_file] = found
+        for matrix, values in enumerate(shared_copy.open_params_file(copy_file, shapes)):
+            update.rows(matrix, slice(None), values)
+        apply_seconds += time.perf_counter() - applying
     velocity = update.finish()
     combined.unpersist()
     if shared is not None:

@@ -106,6 +106,24 @@ def test_files_of_a_killed_process_are_swept_by_the_next_one(tmp_path):
     assert [name.split("-", 2)[2] for name in _ours(tmp_path)] == ["alive-000000.bin"]
 
 
+def test_only_the_last_task_to_leave_reports_the_copy(tmp_path):
+    """A task still training the copy will report every row after the one leaving now; a dead one will not."""
+    base = _params()
+    _, header = shared_copy.attach(str(tmp_path), "run", 0, _shapes(base), lambda: base)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        shared_copy.join(str(tmp_path), header)
+        header[2] = sleeper.pid  # another task of the executor, still training
+        assert shared_copy.leave(str(tmp_path), header) is False
+        shared_copy.join(str(tmp_path), header)
+        sleeper.kill()
+        sleeper.wait()
+        assert shared_copy.leave(str(tmp_path), header) is True  # the other task died: report
+    finally:
+        sleeper.kill()
+    assert not header[1:].any() or all(not shared_copy._alive(int(pid)) for pid in header[1:] if pid)
+
+
 def test_latest_rows_takes_each_row_from_the_newest_snapshot_holding_it():
     older = (10, np.array([0, 2]), np.array([[1.0], [2.0]], np.float32))
     newer = (20, np.array([2, 5]), np.array([[3.0], [4.0]], np.float32))
