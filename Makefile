@@ -19,8 +19,9 @@ check-java:
 ## Train on the bundled corpus and print nearest neighbours.
 demo: check-java $(STAMP)
 	$(PY) jobs/train_word2vec.py --input data/wiki-demo.txt.gz --output demo-output --overwrite \
-	    --architecture skipgram --loss ns --epochs 5 --sample 1e-4 --min-count 5 --num-partitions 2 --syncs-per-epoch 4 \
-	    --master 'local[2]' --neighbors king,paris,computer,music
+	    --architecture skipgram --loss ns --epochs 10 --negative 10 --sample 1e-4 --min-count 5 \
+	    --num-partitions 2 --local-copy executor --master 'local[2]' \
+	    --eval-pairs data/wordsim353.tsv --neighbors king,paris,computer,music
 
 ## The whole test suite: the default tests, then the slow quality and cluster tests.
 test: check-java $(STAMP)

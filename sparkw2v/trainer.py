@@ -394,10 +394,12 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
                     f"(alpha {step.alpha_start:.4g}); lower --alpha and resume from the last checkpoint")
             elapsed = time.perf_counter() - job_started
             eta = elapsed / (done + 1) * (len(steps) - done - 1)
-            log.info("epoch %d/%d round %d/%d: %s words/s, loss %s, alpha %.5f -> %.5f, %d copies averaged%s, "
+            log.info("epoch %d/%d round %d/%d: %s words/s, loss %s, alpha %.5f -> %.5f, %s%s, "
                      "%.1f s (sync %.0f%%), ETA %s", record["epoch"], config.epochs, record["round"],
                      config.syncs_per_epoch, f"{record['words_per_sec']:,.0f}", loss_text(record["loss"]),
-                     step.alpha_start, step.alpha_end, record["copies"], _rule_text(record), seconds,
+                     step.alpha_start, step.alpha_end,
+                     "one copy" if record["copies"] == 1 else f"{record['copies']} copies averaged",
+                     _rule_text(record), seconds,
                      100 * (1 - record["kernel_seconds"] / seconds) if seconds else 0, _duration(eta))
             if on_round is not None:
                 on_round(record)
