@@ -4,14 +4,18 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
+REPO = Path(__file__).resolve().parents[2]
 COMPLETE = ["_SUCCESS", "config.json", "metrics.json", "report.html", "vectors.bin", "vectors.parquet", "vocab.tsv"]
 
 
@@ -96,3 +100,18 @@ def test_workers_without_the_dependencies_fail_with_one_line_naming_their_python
     assert f"Python {worker_python} cannot run sparkw2v (ModuleNotFoundError: No module named" in line
     assert "spark.pyspark.python" in line and "--archives" in line
     assert "Traceback" not in done.stderr and not (tmp_path / "model").exists()
+
+
+def test_the_makefile_demo_prints_a_good_model(tmp_path):
+    """`make demo`'s own command (read from the Makefile, so the two cannot drift apart): WordSim-353
+    Spearman at least 0.40 in its output (the README shows 0.49), and the neighbours of each word."""
+    makefile = (REPO / "Makefile").read_text()
+    recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    command = " ".join(line.strip().rstrip("\\") for line in recipe.splitlines()[1:])
+    args = shlex.split(command.replace("$(PY)", sys.executable).replace("demo-output", str(tmp_path / "demo")))
+    done = subprocess.run(args, capture_output=True, text=True, timeout=540, cwd=REPO,
+                          env={**os.environ, "PYSPARK_PYTHON": sys.executable})
+    assert done.returncode == 0, done.stderr[-4000:]
+    spearman = float(re.search(r"wordsim353.tsv: Pearson [\d.]+, Spearman ([\d.]+)", done.stderr).group(1))
+    assert spearman >= 0.40, done.stderr[-2000:]
+    assert [line.split(":")[0] for line in done.stdout.splitlines()] == ["king", "paris", "computer", "music"]
