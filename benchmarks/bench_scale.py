@@ -256,7 +256,8 @@ def main(argv=None) -> int:
     out_json = os.path.join(HERE, "results", f"{args.name}.json")
     if os.path.exists(out_json) and not args.fresh:  # runs of earlier invocations stay unless run again
         with open(out_json) as handle:
-            results["runs"] = json.load(handle)["runs"]
+            earlier = json.load(handle)
+        results["runs"], results["notes"] = earlier["runs"], earlier.get("notes", [])
 
     def save(key: str, record: dict) -> None:
         results["runs"][key] = record
@@ -333,6 +334,7 @@ def write_markdown(results: dict, path: str) -> None:
     lines += ["", "train words/s: training words over the kernels' time (the slowest task of each round); gensim: "
               "corpus words over train(). Sync share: the part of the rounds outside the kernels (the diff of "
               "the shared copy, the shuffle, the combine, the driver's collect and apply)."]
+    lines += [""] + [f"- {note}" for note in results.get("notes", [])]
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
 

@@ -193,8 +193,8 @@ def memory_needs(one_copy: int, *, local: bool, per_executor: bool, tasks: int, 
     driver JVM:       the broadcast's pieces (a cluster only: local workers map the driver's copy), one
                       combine partition on its way to Python (three times: the task's result, its
                       serialised form, the buffer served to Python).
-    executor JVM:     (a cluster) the broadcast, whole: its pieces are joined in the heap before Python
-                      reads them (a 2.2 GB model ran 2 GB executors out of heap).
+    executor JVM:     (a cluster) the broadcast twice: its pieces, and their join in the heap before Python
+                      reads it (2 GB executors ran out of heap on a 1.1 GB model).
     executor Python:  per task, the round's parameters (a cluster: each worker unpickles the broadcast;
                       local: mapped, free) and its own copy (local_copy="partition"), or one shared copy
                       per executor (local_copy="executor"); per task, the rows in flight to the combine.
@@ -209,7 +209,7 @@ def memory_needs(one_copy: int, *, local: bool, per_executor: bool, tasks: int, 
     if local:
         needs["machine"] = needs["driver Python"] + needs["driver JVM"] + needs["executor Python"]
     else:
-        needs["executor JVM"] = one_copy + JVM_RESERVED
+        needs["executor JVM"] = 2 * one_copy + JVM_RESERVED
     return needs
 
 
@@ -229,9 +229,10 @@ def check_memory(spark: SparkSession, config: TrainConfig, vocab_size: int, copi
     """Refuse a model that cannot fit, with both numbers, before any parameter is allocated; returns the needs.
 
     Local mode: all processes together against the machine's available memory. A cluster: the driver's
-    JVM against spark.driver.memory, each executor's Python workers against spark.executor.pyspark.memory
-    (or spark.executor.memoryOverhead, where Python's memory is counted when pyspark.memory is unset),
-    and the driver's Python against this machine's available memory.
+    JVM against spark.driver.memory, each executor's JVM against spark.executor.memory, its Python
+    workers against spark.executor.pyspark.memory (or spark.executor.memoryOverhead, where Python's
+    memory is counted when pyspark.memory is unset), and the driver's Python against this machine's
+    available memory.
     """
     sc = spark.sparkContext
     conf = sc.getConf()
