@@ -52,9 +52,6 @@ def mean_rows(contributions: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.nd
     same whatever order Spark delivered the contributions in, and a row from one copy keeps its value
     exactly. The reducer needs no base values: the driver, which has them, finishes the combine.
     """
-    if not contributions:
-        width = 0
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, width), dtype=np.float32)
     union = np.unique(np.concatenate([rows for rows, _ in contributions]))
     total = np.zeros((union.size, contributions[0][1].shape[1]), dtype=np.float64)
     count = np.zeros(union.size, dtype=np.int64)
@@ -98,10 +95,8 @@ def combined_values(base_rows: np.ndarray, counts: np.ndarray, means: np.ndarray
 
 def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndarray]],
                  partitions: int, averaging: str, least_divisor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Both halves in one place (benchmarks/sim_copies.py and the tests): `(rows, new values)`."""
+    """Both halves in one place, for the tests: `(rows, new values)` of every row a copy changed."""
     rows, counts, means = mean_rows(contributions)
-    if rows.size == 0:
-        return rows, np.zeros((0, base.shape[1]), dtype=np.float32)
     return rows, combined_values(base[rows], counts, means, partitions, averaging, least_divisor)
 
 
