@@ -154,7 +154,12 @@ def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
     if master is None and not under_submit:
         master = "local[*]"
-    settings = dict(item.partition("=")[::2] for item in confs)
+    settings = {}
+    for item in confs:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--conf {item!r}: expected KEY=VALUE")
+        settings[key] = value  # the last of a repeated key wins, as in spark-submit
     if not under_submit and settings.get("spark.pyspark.python"):
         # pyspark reads the workers' Python from the environment; spark-submit sets it from this conf.
         os.environ["PYSPARK_PYTHON"] = settings["spark.pyspark.python"]
@@ -166,10 +171,7 @@ def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2
         builder = builder.master(master)
     if not under_submit:
         builder = builder.config("spark.ui.showConsoleProgress", "false")
-    for item in confs:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--conf {item!r}: expected KEY=VALUE")
+    for key, value in settings.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 
