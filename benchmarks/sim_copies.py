@@ -105,6 +105,8 @@ def main(argv=None) -> dict:
     p.add_argument("--rule", default="library", choices=("touched", "sum", "scaled", "adaptive", "library"))
     p.add_argument("--rate", type=float, default=1.0, help="the copies' learning-rate factor (scaled, adaptive)")
     p.add_argument("--momentum", type=float, default=0.0, help="block momentum (scaled)")
+    p.add_argument("--warmup", type=float, default=0.0,
+                   help="scaled: epochs over which the copies' rate factor rises linearly from 1 to --rate")
     p.add_argument("--divide-by-all", action="store_true", help="scaled: divide every row by E")
     p.add_argument("--lam", type=float, default=1.0, help="adaptive: curvature per update")
     p.add_argument("--max-copy-alpha", type=float, default=TrainConfig.max_copy_alpha, help="library: the rate cap")
@@ -133,15 +135,17 @@ def main(argv=None) -> dict:
     updates = expected_updates(vocab.counts.astype(np.float64), tables, config)
     velocity = [np.zeros_like(m) for m in params]
     diverged = None
-    for step in schedule(config):
+    for index, step in enumerate(schedule(config)):
         base = params
+        warm = min(1.0, (index + 1) / (args.warmup * config.syncs_per_epoch)) if args.warmup > 0 else 1.0
+        round_rate = 1.0 + (rate - 1.0) * warm
         total = [np.zeros(m.shape, np.float64) for m in base]
         touched = [np.zeros(m.shape[0], np.int64) for m in base]
         for copy, (part_ids, part_offsets) in enumerate(parts):
             first, last = round_bounds(part_offsets, step.round, config.syncs_per_epoch)
             local = base.copy()
-            train_slice(part_ids, part_offsets[first:last + 1], *local, tables, settings, step.alpha_start * rate,
-                        step.alpha_end * rate, round_seed(config, step.epoch, step.round, copy))
+            train_slice(part_ids, part_offsets[first:last + 1], *local, tables, settings,
+                        step.alpha_start * round_rate, step.alpha_end * round_rate, round_seed(config, step.epoch, step.round, copy))
             for m in range(3):
                 rows = touched_rows(local[m], base[m])
                 total[m][rows] += local[m][rows].astype(np.float64) - base[m][rows]

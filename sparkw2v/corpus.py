@@ -15,8 +15,11 @@ from pyspark.sql import SparkSession
 from pyspark.sql.types import ArrayType, StringType
 
 from .text import REPLACEMENT_CHAR, sentences_from_lines, split_sentence
+from .training import encode_locally
 
 log = logging.getLogger(__name__)
+
+CHUNK_WORDS = 1 << 16  # sentences are encoded, and later dealt to the partitions, in chunks of about this many words
 
 
 class CorpusError(ValueError):
@@ -60,6 +63,27 @@ def read_corpus(spark: SparkSession, paths: Sequence[str], *, input_format: str 
     if input_format == "parquet":
         return Corpus(_parquet_sentences(spark, paths, column, lowercase, max_sentence_length), replaced)
     raise CorpusError(f"input_format={input_format!r}: must be 'text' or 'parquet'")
+
+
+def encode_chunks(sentences: RDD) -> RDD:
+    """Sentences -> ((input split, chunk number), (words, local ids, offsets)) per chunk of CHUNK_WORDS.
+
+    The one pass over the input: the vocabulary is counted from these chunks and the training ids
+    are mapped from them (training.to_vocabulary_ids), so the text is read and split once. Persist the
+    result when both use it; int32 ids are smaller than the text they replace.
+    """
+    def to_chunks(split, part):
+        chunk_no, batch, batch_words = 0, [], 0
+        for sentence in part:
+            batch.append(sentence)
+            batch_words += len(sentence)
+            if batch_words >= CHUNK_WORDS:
+                yield (split, chunk_no), encode_locally(batch)
+                chunk_no, batch, batch_words = chunk_no + 1, [], 0
+        if batch:
+            yield (split, chunk_no), encode_locally(batch)
+
+    return sentences.mapPartitionsWithIndex(to_chunks)
 
 
 def _parquet_sentences(spark, paths, column, lowercase, max_length) -> RDD:

@@ -33,17 +33,16 @@ from pyspark.sql import SparkSession
 from . import shared_copy
 from .checkpoint import CheckpointStore, check_compatible
 from .config import TrainConfig
-from .corpus import read_corpus
+from .corpus import encode_chunks, read_corpus
 from .kernels import train_slice
 from .local import TrainResult, loss_text, round_record
 from .params import Params, RoundUpdate, combined_values, init_params, mean_rows, touched_rows
-from .training import (build_kernel_tables, encode_sentences, interleave, kernel_settings, round_bounds, round_seed,
-                       schedule)
-from .vocab import Vocabulary, build_vocabulary
+from .training import (build_kernel_tables, interleave, kernel_settings, round_bounds, round_seed, schedule,
+                       to_vocabulary_ids)
+from .vocab import Vocabulary, vocabulary_from_chunks
 
 log = logging.getLogger(__name__)
 
-CHUNK_WORDS = 1 << 16  # encoded sentences travel in chunks of about this many ids
 BLOCK_BYTES = 2**20   # the unit of the parameter combine: blocks of rows of about this size (pyspark buffers
                       # hundreds of a task's shuffle records before it hands them to the JVM)
 COMBINE_BYTES = 64 * 2**20  # at most about this much of the model per combine partition: each travels whole
@@ -135,33 +134,38 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
     check_workers(spark.sparkContext)
     spark.sparkContext.setJobDescription("sparkw2v: vocabulary")
     started = time.perf_counter()
-    vocab = build_vocabulary(sentences, config.min_count, config.max_vocab_size)
-    if after_vocabulary is not None:
-        after_vocabulary()
-    timings = {"vocabulary_seconds": time.perf_counter() - started}
-    log.info("vocabulary job: %.1f s", timings["vocabulary_seconds"])
-    config = config.replace(num_partitions=config.num_partitions or spark.sparkContext.defaultParallelism)
-    copies = _copies(spark.sparkContext, config, config.num_partitions)
-    config = config.replace(syncs_per_epoch=config.syncs_for(copies))
-    check_memory(spark, config, len(vocab), copies)
+    # The text is read and split once: the vocabulary job fills this cache, the encoding reads it.
+    chunks = encode_chunks(sentences).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        vocab = vocabulary_from_chunks(chunks, config.min_count, config.max_vocab_size)
+        if after_vocabulary is not None:
+            after_vocabulary()
+        timings = {"vocabulary_seconds": time.perf_counter() - started}
+        log.info("vocabulary job: %.1f s", timings["vocabulary_seconds"])
+        config = config.replace(num_partitions=config.num_partitions or spark.sparkContext.defaultParallelism)
+        copies = _copies(spark.sparkContext, config, config.num_partitions)
+        config = config.replace(syncs_per_epoch=config.syncs_for(copies))
+        check_memory(spark, config, len(vocab), copies)
 
-    params, velocity, first_epoch, prior_metrics = None, None, 0, []
-    if resume and checkpoints is not None:
-        checkpoint = checkpoints.latest()
-        if checkpoint is None:
-            log.info("no checkpoint in %s: starting from epoch 1", checkpoints.directory)
-        else:
-            check_compatible(checkpoint, config, vocab, f"{checkpoints.directory} epoch {checkpoint.epoch}")
-            params, velocity = checkpoint.params, checkpoint.velocity
-            first_epoch, prior_metrics = checkpoint.epoch, checkpoint.metrics
-            log.info("resuming after epoch %d of %d from %s", first_epoch, config.epochs, checkpoints.directory)
+        params, velocity, first_epoch, prior_metrics = None, None, 0, []
+        if resume and checkpoints is not None:
+            checkpoint = checkpoints.latest()
+            if checkpoint is None:
+                log.info("no checkpoint in %s: starting from epoch 1", checkpoints.directory)
+            else:
+                check_compatible(checkpoint, config, vocab, f"{checkpoints.directory} epoch {checkpoint.epoch}")
+                params, velocity = checkpoint.params, checkpoint.velocity
+                first_epoch, prior_metrics = checkpoint.epoch, checkpoint.metrics
+                log.info("resuming after epoch %d of %d from %s", first_epoch, config.epochs, checkpoints.directory)
 
-    def on_epoch(epoch: int, epoch_params: Params, epoch_velocity: Params | None, metrics: list[dict]) -> None:
-        if checkpoints is not None:
-            checkpoints.save(epoch, epoch_params, vocab, config, prior_metrics + metrics, epoch_velocity)
+        def on_epoch(epoch: int, epoch_params: Params, epoch_velocity: Params | None, metrics: list[dict]) -> None:
+            if checkpoints is not None:
+                checkpoints.save(epoch, epoch_params, vocab, config, prior_metrics + metrics, epoch_velocity)
 
-    started = time.perf_counter()
-    encoded = encode_corpus(sentences, vocab, config.num_partitions, config.interleave)
+        started = time.perf_counter()
+        encoded = encode_corpus(chunks, vocab, config.num_partitions, config.interleave)
+    finally:
+        chunks.unpersist()
     timings["encode_seconds"] = time.perf_counter() - started
     try:
         started = time.perf_counter()
@@ -279,29 +283,19 @@ def _parse_bytes(text: str) -> int:
     return int(float(text)) * 2**20  # Spark reads a bare number of memory as MiB
 
 
-def encode_corpus(sentences: RDD, vocab: Vocabulary, partitions: int, sweeps: int = 1) -> "EncodedCorpus":
-    """Sentences -> one (ids, offsets) record per partition, persisted.
+def encode_corpus(chunks: RDD, vocab: Vocabulary, partitions: int, sweeps: int = 1) -> "EncodedCorpus":
+    """corpus.encode_chunks records -> one (ids, offsets) record per partition, persisted.
 
     Chunks are keyed by (input split, chunk number) and dealt round-robin to the partitions, then each
     partition concatenates its chunks in key order (deterministic, independent of shuffle order) and
     reorders them into `sweeps` interleaved passes (training.interleave), as the local trainer does.
     """
-    sc = sentences.context
+    sc = chunks.context
     index = sc.broadcast(vocab.index)
 
-    def to_chunks(split, part):
-        lookup = index.value
-        chunk_no = 0
-        batch: list[list[str]] = []
-        batch_words = 0
-        for sentence in part:
-            batch.append(sentence)
-            batch_words += len(sentence)
-            if batch_words >= CHUNK_WORDS:
-                yield (split, chunk_no), encode_sentences(batch, lookup)
-                chunk_no, batch, batch_words = chunk_no + 1, [], 0
-        if batch:
-            yield (split, chunk_no), encode_sentences(batch, lookup)
+    def to_vocabulary(record):
+        key, (words, ids, offsets) = record
+        return key, to_vocabulary_ids(words, ids, offsets, index.value)
 
     def concatenate(part):
         chunks = sorted(part, key=lambda kv: kv[0])
@@ -315,7 +309,7 @@ def encode_corpus(sentences: RDD, vocab: Vocabulary, partitions: int, sweeps: in
                          sweeps)
 
     sc.setJobDescription("sparkw2v: encode the corpus")
-    encoded = (sentences.mapPartitionsWithIndex(to_chunks)
+    encoded = (chunks.map(to_vocabulary)
                .partitionBy(partitions, lambda key: key[0] * 7919 + key[1])
                .mapPartitions(concatenate, preservesPartitioning=True)
                .persist(StorageLevel.MEMORY_AND_DISK))

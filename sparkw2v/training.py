@@ -7,10 +7,12 @@ the single-process trainer.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 import numpy as np
+import pyarrow as pa
 
 from .config import TrainConfig
 from .huffman import build_huffman
@@ -52,6 +54,35 @@ def encode_sentences(sentences: Iterable[list[str]], index: Mapping[str, int]) -
         if len(ids) > before:
             offsets.append(len(ids))
     return np.asarray(ids, dtype=np.int32), np.asarray(offsets, dtype=np.int64)
+
+
+def encode_locally(sentences: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Token lists -> (distinct words, int32 ids into them, int64 sentence offsets): the corpus as read once.
+
+    The words are numbered in order of first appearance by Arrow's hash table (C++), so the vocabulary
+    count and the encoding for training both come from this one pass over the text (to_vocabulary_ids).
+    """
+    lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
+    offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    encoded = pa.array(list(itertools.chain.from_iterable(sentences)), type=pa.large_string()).dictionary_encode()
+    ids = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    return encoded.dictionary.to_pylist(), ids, offsets
+
+
+def to_vocabulary_ids(words: list[str], ids: np.ndarray, offsets: np.ndarray,
+                      index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """encode_locally's output -> what encode_sentences gives for the same sentences: vocabulary ids,
+    unknown words dropped, then sentences left empty."""
+    lookup = np.fromiter((index.get(w, -1) for w in words), dtype=np.int64, count=len(words))
+    global_ids = lookup[ids]
+    known = global_ids >= 0
+    kept_before = np.zeros(len(known) + 1, dtype=np.int64)
+    np.cumsum(known, out=kept_before[1:])
+    kept_per_sentence = kept_before[offsets[1:]] - kept_before[offsets[:-1]]
+    new_offsets = np.zeros(int(np.count_nonzero(kept_per_sentence)) + 1, dtype=np.int64)
+    np.cumsum(kept_per_sentence[kept_per_sentence > 0], out=new_offsets[1:])
+    return global_ids[known].astype(np.int32), new_offsets
 
 
 INTERLEAVE_BLOCK_WORDS = 1 << 16  # the unit `interleave` reorders: about 26 Wikipedia articles

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from pyspark import RDD
 
+from .corpus import encode_chunks
+
 log = logging.getLogger(__name__)
 
 
@@ -77,20 +79,25 @@ class Vocabulary:
         return cls.from_counts(pairs, corpus_words)
 
 
-def count_words(sentences: RDD) -> RDD:
-    """(word, count) pairs; each partition pre-aggregates with a Counter before the shuffle."""
+def count_words(chunks: RDD) -> RDD:
+    """(word, count) pairs from corpus.encode_chunks records; each partition pre-aggregates before the shuffle."""
     def partition_counts(part):
         counter: Counter = Counter()
-        for sentence in part:
-            counter.update(sentence)
+        for _, (words, ids, _offsets) in part:
+            counter.update(dict(zip(words, np.bincount(ids, minlength=len(words)).tolist())))
         return iter(counter.items())
 
-    return sentences.mapPartitions(partition_counts).reduceByKey(lambda a, b: a + b)
+    return chunks.mapPartitions(partition_counts).reduceByKey(lambda a, b: a + b)
 
 
 def build_vocabulary(sentences: RDD, min_count: int = 5, max_vocab_size: int | None = None) -> Vocabulary:
-    """Count on the executors; bring only the kept words to the driver."""
-    counts = count_words(sentences).persist()
+    """The vocabulary of an RDD of token lists."""
+    return vocabulary_from_chunks(encode_chunks(sentences), min_count, max_vocab_size)
+
+
+def vocabulary_from_chunks(chunks: RDD, min_count: int = 5, max_vocab_size: int | None = None) -> Vocabulary:
+    """Count corpus.encode_chunks records on the executors; bring only the kept words to the driver."""
+    counts = count_words(chunks).persist()
     try:
         corpus_words = counts.map(lambda wc: wc[1]).sum()
         if corpus_words == 0:

@@ -1,4 +1,5 @@
-"""training.interleave: the order a partition's sentences are visited in."""
+"""training: encoding sentences (read once, then mapped to vocabulary ids) and interleave, the order a
+partition's sentences are visited in."""
 from __future__ import annotations
 
 import gzip
@@ -8,7 +9,7 @@ import pytest
 
 from sparkw2v.config import TrainConfig
 from sparkw2v.local import vocabulary_from_sentences
-from sparkw2v.training import encode_sentences, interleave
+from sparkw2v.training import encode_locally, encode_sentences, interleave, to_vocabulary_ids
 
 
 def _sentences(ids, offsets):
@@ -60,3 +61,27 @@ def test_the_default_reorders_real_text_of_more_than_one_block(demo_corpus):
     new_ids, new_offsets = interleave(ids, offsets, TrainConfig().interleave)
     assert not np.array_equal(new_ids, ids)
     assert sorted(_sentences(new_ids, new_offsets)) == sorted(_sentences(ids, offsets))
+
+
+def test_encoding_once_then_mapping_gives_what_encode_sentences_gives(demo_corpus):
+    with gzip.open(demo_corpus, "rt", encoding="utf-8") as f:
+        sentences = [line.split() for _, line in zip(range(60), f)]
+    sentences += [["zz-unknown"], ["zz-unknown", "the", "zz-unknown"], ["é", "日本"]]  # dropped; cut to one word
+    vocab = vocabulary_from_sentences(sentences, min_count=3)
+
+    words, local_ids, offsets = encode_locally(sentences)
+    assert [words[i] for i in local_ids[offsets[-4]:offsets[-1]]] == [w for s in sentences[-3:] for w in s]
+    counts = dict(zip(words, np.bincount(local_ids, minlength=len(words))))
+    assert counts["the"] == sum(s.count("the") for s in sentences) and len(words) == len(set(words))
+
+    ids, new_offsets = to_vocabulary_ids(words, local_ids, offsets, vocab.index)
+    expected_ids, expected_offsets = encode_sentences(sentences, vocab.index)
+    assert np.array_equal(ids, expected_ids) and ids.dtype == np.int32
+    assert np.array_equal(new_offsets, expected_offsets) and new_offsets.dtype == np.int64
+
+
+def test_encoding_nothing():
+    words, local_ids, offsets = encode_locally([])
+    assert words == [] and local_ids.size == 0 and offsets.tolist() == [0]
+    ids, new_offsets = to_vocabulary_ids(words, local_ids, offsets, {"a": 0})
+    assert ids.size == 0 and new_offsets.tolist() == [0]
