@@ -69,6 +69,9 @@ MODELS = {
     "cbowns": dict(architecture="cbow",     loss="ns", negative=5, hs=0, alpha=0.05),
     "sghs":   dict(architecture="skipgram", loss="hs", negative=0, hs=1, alpha=0.025),
     "cbowhs": dict(architecture="cbow",     loss="hs", negative=0, hs=1, alpha=0.05),
+    # sparkw2v's batched kernel (--kernel batched); the peers have no such variant and are compared as sgns
+    "sgns-batched": dict(architecture="skipgram", loss="ns", negative=5, hs=0, alpha=0.025, kernel="batched",
+                         peers_as="sgns"),
 }
 WARMUP_TOKENS = 20_000
 ANALOGY_RESTRICT = 30_000
@@ -241,7 +244,7 @@ def sparkw2v_config(model: str, epochs: int, seed: int):
                        negative=spec["negative"], alpha=spec["alpha"], min_alpha=COMMON["min_alpha"],
                        epochs=epochs, cbow_mean=COMMON["cbow_mean"],
                        max_sentence_length=COMMON["max_sentence_length"], seed=seed,
-                       compute_loss=False).validate()
+                       compute_loss=False, kernel=spec.get("kernel", "classic")).validate()
 
 
 def sparkw2v_steps(path: str, config) -> tuple[dict, object]:
@@ -453,12 +456,17 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def peer_model(model: str, peer: str) -> str:
+    """The model whose runs stand for `model` with this peer (a sparkw2v-only variant: the peer's plain model)."""
+    return model if peer == "sparkw2v" else MODELS[model].get("peers_as", model)
+
+
 def summarise(runs: list[dict], models: list[str], peers: list[str]) -> dict:
     summary: dict = {}
     for model in models:
         summary[model] = {}
         for peer in peers:
-            mine = [r for r in runs if r["model"] == model and r["peer"] == peer and "error" not in r]
+            mine = [r for r in runs if r["model"] == peer_model(model, peer) and r["peer"] == peer and "error" not in r]
             if not mine:
                 summary[model][peer] = {"runs": 0}
                 continue
@@ -474,7 +482,8 @@ def summarise(runs: list[dict], models: list[str], peers: list[str]) -> dict:
         for peer in peers:
             if peer == "sparkw2v" or summary[model][peer]["runs"] == 0 or not base:
                 continue
-            other = {r["repeat"]: r for r in runs if r["model"] == model and r["peer"] == peer and "error" not in r}
+            other = {r["repeat"]: r for r in runs if r["model"] == peer_model(model, peer) and r["peer"] == peer
+                     and "error" not in r}
             pairs = [(base[k], other[k]) for k in sorted(set(base) & set(other))]
             comparison = {"speed_ratio": median([a["words_per_sec"] / b["words_per_sec"] for a, b in pairs]),
                           "cpu_speed_ratio": median([ratio(a.get("cpu_words_per_sec"), b.get("cpu_words_per_sec"))
@@ -493,6 +502,38 @@ def summarise(runs: list[dict], models: list[str], peers: list[str]) -> dict:
 TARGET_ANALOGY_POINTS = 1.0
 TARGET_WS353 = 0.02
 TARGET_CPU_SPEED = 1.0
+
+
+# The batched kernel (issue 14): words/CPU-s at least this times gensim's, quality within these of the classic kernel
+TARGET_BATCHED_CPU_SPEED = 2.0
+TARGET_BATCHED_ANALOGY_POINTS = 0.5
+TARGET_BATCHED_WS353 = 0.01
+
+
+def batched_targets(summary: dict) -> dict:
+    """Each sparkw2v-only kernel variant against gensim's speed and the classic kernel's quality (medians
+    over the repeats, each repeat one seed)."""
+    out: dict = {}
+    for model, peers in summary.items():
+        classic_model = MODELS[model].get("peers_as")
+        if classic_model is None or classic_model not in summary:
+            continue
+        mine, classic = peers.get("sparkw2v") or {}, summary[classic_model].get("sparkw2v") or {}
+        cpu = ((peers.get("gensim") or {}).get("sparkw2v_vs") or {}).get("cpu_speed_ratio")
+        analogy = (None if mine.get("analogy") is None or classic.get("analogy") is None
+                   else 100.0 * (mine["analogy"] - classic["analogy"]))
+        ws353 = None if mine.get("ws353") is None or classic.get("ws353") is None else mine["ws353"] - classic["ws353"]
+        out[model] = {
+            "classic": classic_model, "runs": mine.get("runs"),
+            "cpu_speed_vs_gensim": {"ratio": cpu, "at_least": TARGET_BATCHED_CPU_SPEED,
+                                    "pass": None if cpu is None else cpu >= TARGET_BATCHED_CPU_SPEED},
+            "cpu_speed_vs_classic": ratio(mine.get("cpu_words_per_sec"), classic.get("cpu_words_per_sec")),
+            "analogy_vs_classic": {"diff_points": analogy, "tolerance_points": TARGET_BATCHED_ANALOGY_POINTS,
+                                   "pass": None if analogy is None else abs(analogy) <= TARGET_BATCHED_ANALOGY_POINTS},
+            "ws353_vs_classic": {"diff": ws353, "tolerance": TARGET_BATCHED_WS353,
+                                 "pass": None if ws353 is None else abs(ws353) <= TARGET_BATCHED_WS353},
+        }
+    return out
 
 
 def targets(summary: dict) -> dict:
@@ -609,6 +650,7 @@ def markdown(results: dict) -> str:
         "min_alpha = 1e-4.",
     ]
     lines += targets_markdown(results.get("targets") or targets(results["summary"]), smoke)
+    lines += batched_markdown(batched_targets(results["summary"]))
     if results.get("rendered"):
         r = results["rendered"]
         lines += ["", f"*Tables re-rendered from the results JSON on {r['date']} (`{r['command']}`); "
@@ -656,6 +698,23 @@ def targets_markdown(checks: dict, smoke: bool) -> list[str]:
               "tolerance is not a firm pass or fail."]
     if smoke:
         lines += ["", "**Smoke test: these pass/fail results mean nothing.**"]
+    return lines
+
+
+def batched_markdown(checks: dict) -> list[str]:
+    if not checks:
+        return []
+    lines = ["", "## Targets: the batched kernel", "",
+             f"Words/CPU-s at least {TARGET_BATCHED_CPU_SPEED:.1f}× gensim's; analogy within "
+             f"{TARGET_BATCHED_ANALOGY_POINTS:.1f} point and WordSim-353 within {TARGET_BATCHED_WS353:.2f} of sparkw2v's "
+             "classic kernel (medians over the repeats, one seed each).", "",
+             "| model | runs | words/CPU-s vs gensim | vs the classic kernel | analogy Δ vs classic | WS353 Δ vs classic |",
+             "|---|---:|---|---|---|---|"]
+    for model, c in checks.items():
+        s, a, w = c["cpu_speed_vs_gensim"], c["analogy_vs_classic"], c["ws353_vs_classic"]
+        lines.append(f"| {model} | {c['runs']} | {verdict(s['pass'], times(s['ratio']))} | "
+                     f"{times(c['cpu_speed_vs_classic'])} | {verdict(a['pass'], fmt(a['diff_points'], '+.2f') + ' pts')} | "
+                     f"{verdict(w['pass'], fmt(w['diff'], '+.4f'))} |")
     return lines
 
 
@@ -726,6 +785,8 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=1, help="runs per peer and model, alternated (default 1)")
     parser.add_argument("--seed", type=int, default=1, help="seed of repeat 1 (sparkw2v, gensim); repeat r uses seed+r-1")
     parser.add_argument("--out", default=os.path.join(HERE, "results"), help="results folder (default: %(default)s)")
+    parser.add_argument("--name", default=None,
+                        help="results file name without extension (default: kernels, or kernels-smoke)")
     parser.add_argument("--render-only", nargs="?", const="", default=None, metavar="JSON",
                         help="train nothing: load a results JSON (default: kernels.json in --out, kernels-smoke.json "
                              "with --max-tokens), recompute the derived numbers (words/CPU-s, summary, targets) "
@@ -808,6 +869,8 @@ def bench(args) -> int:
     for model in args.models:
         for repeat in range(1, args.repeats + 1):
             for peer in args.peers:
+                if peer_model(model, peer) != model and peer_model(model, peer) in args.models:
+                    continue  # the same training as the plain model's run, which stands for it
                 seed = args.seed + repeat - 1
                 label = f"{model:6s} {peer:10s} rep {repeat}/{args.repeats}"
                 log(f"{label}: training ...")
@@ -841,7 +904,7 @@ def bench(args) -> int:
     results["machine"]["loadavg_end"] = os.getloadavg()
     results["total_seconds"] = time.perf_counter() - started
 
-    name = "kernels-smoke" if args.max_tokens is not None else "kernels"
+    name = args.name or ("kernels-smoke" if args.max_tokens is not None else "kernels")
     wrote = write_results(results, args.out, name)
     log(f"wrote {', '.join(os.path.relpath(p, REPO) for p in wrote)} ({results['total_seconds']:.0f} s in all)")
     return 1 if any("error" in r for r in results["runs"]) else 0

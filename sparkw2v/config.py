@@ -16,6 +16,7 @@ ARCHITECTURES = ("skipgram", "cbow")
 LOSSES = ("ns", "hs", "ns+hs")
 AVERAGING = ("scaled", "touched", "mean", "sum")
 LOCAL_COPIES = ("partition", "executor")
+KERNELS = ("classic", "batched")
 INPUT_FORMATS = ("text", "parquet")
 
 # The highest block momentum the scaled averaging picks by itself (TrainConfig.block_momentum_for).
@@ -64,6 +65,7 @@ class TrainConfig:
     block_momentum: float | None = None
     seed: int = 1
     compute_loss: bool = True
+    kernel: str = "classic"
 
     # -- derived values -------------------------------------------------------------------------
     @property
@@ -171,6 +173,10 @@ class TrainConfig:
         _choice("loss", self.loss, LOSSES)
         _choice("averaging", self.averaging, AVERAGING)
         _choice("local_copy", self.local_copy, LOCAL_COPIES)
+        _choice("kernel", self.kernel, KERNELS)
+        if self.kernel == "batched" and (self.architecture, self.loss) != ("skipgram", "ns"):
+            raise ConfigError(f"kernel='batched' with architecture={self.architecture!r}, loss={self.loss!r}: "
+                              "the batched kernel trains skip-gram with negative sampling only")
         if self.local_copy == "executor" and self.averaging == "mean":
             raise ConfigError("averaging='mean' with local_copy='executor': the number of executor copies is "
                               "only known per row, so choose averaging='touched' or 'sum'")

@@ -18,7 +18,7 @@ import platform
 import sys
 import time
 
-from .config import ARCHITECTURES, AVERAGING, INPUT_FORMATS, LOCAL_COPIES, LOSSES, ConfigError, TrainConfig
+from .config import ARCHITECTURES, AVERAGING, INPUT_FORMATS, KERNELS, LOCAL_COPIES, LOSSES, ConfigError, TrainConfig
 
 log = logging.getLogger("sparkw2v")
 
@@ -78,6 +78,10 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                      help="each epoch visits a partition's data as K interleaved passes over blocks of "
                           "65,536 words (block b in pass b mod K), so every stretch of the learning-rate "
                           "schedule sees the whole corpus (1-1000; 1 keeps the input order)")
+    opt.add_argument("--kernel", choices=KERNELS, default=_DEFAULTS.kernel,
+                     help="'classic': word2vec.c's update, one context at a time; 'batched': skip-gram NS "
+                          "only, all contexts of a centre word against one set of negatives (HogBatch, Ji et "
+                          "al. 2016): faster (README, 'Speed')")
     opt.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="random seed (>= 0)")
 
     dist = p.add_argument_group("distribution")
@@ -144,7 +148,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         lowercase=args.lowercase, num_partitions=args.num_partitions, interleave=args.interleave,
         syncs_per_epoch=args.syncs_per_epoch, averaging=args.averaging, local_copy=args.local_copy,
         scale_alpha=args.scale_alpha, max_copy_alpha=args.max_copy_alpha, block_momentum=args.block_momentum,
-        seed=args.seed, compute_loss=args.compute_loss)
+        seed=args.seed, compute_loss=args.compute_loss, kernel=args.kernel)
 
 
 def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2v"):

@@ -90,6 +90,7 @@ _PARAM_TO_CONFIG = {
     "blockMomentum": "block_momentum",
     "seed": "seed",
     "computeLoss": "compute_loss",
+    "kernel": "kernel",
 }
 _CONFIG_TO_PARAM = {field: name for name, field in _PARAM_TO_CONFIG.items()}
 
@@ -182,6 +183,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
 
     computeLoss = _param("computeLoss", "compute the training loss for trainingMetrics; off trains "
                          "faster (true or false)", TypeConverters.toBoolean)
+    kernel = _param("kernel", "'classic': word2vec.c's update, one context at a time; 'batched': skip-gram NS "
+                    "with all contexts of a centre word against one set of negatives (HogBatch), faster (one "
+                    "of 'classic', 'batched')", TypeConverters.toString)
 
     def __init__(self) -> None:
         super().__init__()
@@ -251,6 +255,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
 
     def getComputeLoss(self) -> bool:
         return self.getOrDefault(self.computeLoss)
+
+    def getKernel(self) -> str:
+        return self.getOrDefault(self.kernel)
 
     # -- helpers --------------------------------------------------------------------------------------
     def trainConfig(self) -> TrainConfig:
@@ -382,6 +389,9 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
 
     def setComputeLoss(self, value: bool) -> "Word2Vec":
         return self._set(computeLoss=value)
+
+    def setKernel(self, value: str) -> "Word2Vec":
+        return self._set(kernel=value)
 
     def _fit(self, dataset: DataFrame) -> "Word2VecModel":
         config = self.trainConfig()

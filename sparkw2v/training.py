@@ -41,7 +41,8 @@ def kernel_settings(config: TrainConfig) -> KernelSettings:
     return KernelSettings(
         skipgram=int(config.architecture == "skipgram"), use_ns=int(config.use_ns),
         use_hs=int(config.use_hs), negative=config.negative, window=config.window,
-        cbow_mean=int(config.cbow_mean), compute_loss=int(config.compute_loss))
+        cbow_mean=int(config.cbow_mean), compute_loss=int(config.compute_loss),
+        batched=int(config.kernel == "batched"))
 
 
 def encode_sentences(sentences: Iterable[list[str]], index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:

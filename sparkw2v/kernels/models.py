@@ -15,7 +15,7 @@ from numba import njit
 
 from ._cache import CACHE
 from .rng import below, next_u64, uniform
-from .steps import hs_step, ns_step
+from .steps import hs_step, ns_step, ns_window_step
 
 
 class KernelTables(NamedTuple):
@@ -39,6 +39,7 @@ class KernelSettings(NamedTuple):
     window: int
     cbow_mean: int
     compute_loss: int
+    batched: int  # skip-gram NS: all contexts of a centre word in one ns_window_step
 
 
 class SliceResult(NamedTuple):
@@ -76,10 +77,13 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
     sentence = np.empty(longest, dtype=np.int32)
     grad = np.empty(size, dtype=np.float32)
     hidden = np.empty(size, dtype=np.float32)
+    window = settings.window
+    contexts = np.empty(2 * window, dtype=np.int32)
+    grads = np.empty((2 * window if settings.batched else 0, size), dtype=np.float32)
+    coefs = np.empty(2 * window, dtype=np.float32)
     loss = 0.0
     words_done = 0
     examples = 0
-    window = settings.window
     for s in range(n_sentences):
         alpha = alpha_start
         if progress_total > 0:
@@ -102,7 +106,19 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
             lo = max(0, pos - reach)
             hi = min(length, pos + reach + 1)
             centre = sentence[pos]
-            if settings.skipgram:
+            if settings.batched:
+                n_contexts = 0
+                for c in range(lo, hi):
+                    if c != pos:
+                        contexts[n_contexts] = sentence[c]
+                        n_contexts += 1
+                if n_contexts > 0:
+                    step_loss, state = ns_window_step(syn0, contexts, n_contexts, centre, syn1neg, grads,
+                                                      coefs, grad, alpha, settings.negative, tables.noise_prob,
+                                                      tables.noise_alias, state, settings.compute_loss)
+                    loss += step_loss
+                    examples += n_contexts
+            elif settings.skipgram:
                 for c in range(lo, hi):
                     if c == pos:
                         continue

@@ -110,3 +110,79 @@ def hs_step(x, target, syn1, grad, alpha, code_offsets, codes, points, compute_l
         g32 = (np.float32(1.0 - code) - sig) * np.float32(alpha)
         axpy_pair(g32, x, syn1, node, grad)
     return loss
+
+
+
+@njit(cache=CACHE, fastmath=True)
+def ns_window_step(syn0, contexts, n_contexts, target, syn1neg, grads, coefs, delta, alpha, negative,
+                   noise_prob, noise_alias, state, compute_loss):
+    """Skip-gram NS for all the contexts of one centre word at once, with one set of negatives
+    (HogBatch: Ji et al. 2016, IntelLabs/pWord2Vec): the context rows and each output row stay in L1
+    while all their products are taken, and the noise is drawn once per window, not once per context.
+
+    `contexts[:n_contexts]` are rows of syn0; `grads` is (>= n_contexts, d) scratch, `coefs`
+    (>= n_contexts) and `delta` (d) too. An output row's update and its part of the input gradients both come from
+    its value before that update; the context rows are updated after all samples, from their values at
+    the start of the window. Returns the negative log-likelihood (0 when `compute_loss` is off) and the
+    advanced RNG state.
+    """
+    vocab_size = noise_prob.shape[0]
+    size = syn0.shape[1]
+    for b in range(n_contexts):
+        for i in range(size):
+            grads[b, i] = 0.0
+    loss = 0.0
+    likelihood = 1.0  # as in ns_step: one log per window for the samples inside (-MAX_EXP, MAX_EXP)
+    for k in range(negative + 1):
+        if k == 0:
+            word = target
+            label = 1.0
+        else:
+            state, bits = next_u64(state)
+            word = below(bits, vocab_size)
+            state, bits = next_u64(state)
+            if uniform(bits) >= noise_prob[word]:
+                word = noise_alias[word]
+            if word == target:
+                continue
+            label = 0.0
+        for b in range(n_contexts):
+            f = np.float32(0.0)
+            context = contexts[b]
+            for i in range(size):
+                f += syn0[context, i] * syn1neg[word, i]
+            if f > MAX_EXP:
+                g = (label - 1.0) * alpha
+                if compute_loss:
+                    loss += softplus(-f) if label > 0.0 else softplus(f)
+            elif f < -MAX_EXP:
+                g = label * alpha
+                if compute_loss:
+                    loss += softplus(-f) if label > 0.0 else softplus(f)
+            else:
+                sig = np.float32(1.0) / (np.float32(1.0) + np.exp(-f))
+                g = (label - sig) * alpha
+                if compute_loss:
+                    likelihood *= sig if label > 0.0 else np.float32(1.0) - sig
+                    if likelihood < 1e-200:
+                        loss -= math.log(likelihood)
+                        likelihood = 1.0
+            coefs[b] = np.float32(g)
+        for b in range(n_contexts):  # row-wise loops over i, so that each vectorises
+            coef = coefs[b]
+            for i in range(size):
+                grads[b, i] += coef * syn1neg[word, i]
+        for i in range(size):
+            delta[i] = 0.0
+        for b in range(n_contexts):
+            coef, context = coefs[b], contexts[b]
+            for i in range(size):
+                delta[i] += coef * syn0[context, i]
+        for i in range(size):
+            syn1neg[word, i] += delta[i]
+    for b in range(n_contexts):
+        for i in range(size):
+            syn0[contexts[b], i] += grads[b, i]
+    if compute_loss:
+        loss -= math.log(likelihood)
+    return loss, state

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pytest
 
-from sparkw2v.config import TrainConfig
+from sparkw2v.config import ConfigError, TrainConfig
 from sparkw2v.kernels import KernelSettings, KernelTables, SliceResult, derive_seed, train_slice
 from sparkw2v.kernels import rng as krng
 from sparkw2v.kernels.steps import MAX_EXP, hs_step, ns_step
@@ -133,6 +133,25 @@ def ref_steps(x, target, syn1, syn1neg, e, alpha, tables, use_ns, use_hs, negati
     return loss
 
 
+def ref_ns_window(syn0, contexts, target, syn1neg, alpha, negative, tables, rng) -> float:
+    """The batched kernel's step (HogBatch): every context of one centre word against the centre and one
+    set of negatives. Each output row's update and its part of the context gradients use its value
+    before that update; the context rows move after all samples, by gradients taken at their old values."""
+    x = syn0[contexts].copy()                  # (B, d): the context rows at the start of the window
+    e = np.zeros_like(x)
+    loss = 0.0
+    for word, label in [(target, 1)] + [(u, 0) for u in draw_negatives(rng, target, negative, tables)]:
+        f = x @ syn1neg[word]
+        g = np.where(f > MAX_EXP, alpha * (label - 1.0),
+                     np.where(f < -MAX_EXP, alpha * label, alpha * (label - 1.0 / (1.0 + np.exp(-f)))))
+        loss += sum(nll_label(float(v), label) for v in f)
+        e += np.outer(g, syn1neg[word])
+        syn1neg[word] += g @ x
+    for b, row in enumerate(contexts):         # a context twice in the window gets both gradients
+        syn0[row] += e[b]
+    return loss
+
+
 def ref_train(ids, offsets, syn0, syn1, syn1neg, tables, settings: KernelSettings,
               alpha_start, alpha_end, seed):
     """Skip-gram / CBOW over a slice, replaying the kernel's draws; float64 copies, returned."""
@@ -154,7 +173,12 @@ def ref_train(ids, offsets, syn0, syn1, syn1neg, tables, settings: KernelSetting
             reach = window - rng.below(window)          # shrunk window b in 1..window
             context = [c for c in range(max(0, pos - reach), min(len(sentence), pos + reach + 1))
                        if c != pos]
-            if settings.skipgram:
+            if settings.batched:
+                if context:
+                    loss += ref_ns_window(syn0, [sentence[c] for c in context], centre, syn1neg, alpha,
+                                          settings.negative, tables, rng)
+                    examples += len(context)
+            elif settings.skipgram:
                 for c in context:
                     x = syn0[sentence[c]].copy()
                     e = np.zeros_like(x)
@@ -359,6 +383,53 @@ def test_train_slice_matches_reference(architecture, cbow_mean, loss, scenario):
     assert_params_close(work, reference, before)
 
 
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_batched_kernel_matches_reference(scenario):
+    case = SCENARIOS[scenario]
+    config = small_config("ns", window=case["window"], sample=case["sample"], kernel="batched")
+    tables = build_kernel_tables(COUNTS, config)
+    settings = kernel_settings(config)
+    assert settings.batched == 1
+    ids, offsets = encode(case["sentences"])
+    params = random_params(config, 21)
+    work = tuple(m.copy() for m in params)
+
+    result = train_slice(ids, offsets, *work, tables, settings, *case["alpha"], case["seed"])
+    reference, ref_loss, ref_words, ref_examples = ref_train(ids, offsets, *params, tables, settings,
+                                                             *case["alpha"], case["seed"])
+    assert result.words == ref_words == len(ids)
+    assert result.examples == ref_examples > 0
+    assert result.loss == pytest.approx(ref_loss, rel=1e-5)
+    assert_params_close(work, reference, tuple(m.astype(np.float64) for m in params))
+
+    classic = tuple(m.copy() for m in params)  # the same draws in another order: another result
+    train_slice(ids, offsets, *classic, tables, kernel_settings(config.replace(kernel="classic")),
+                *case["alpha"], case["seed"])
+    assert not np.allclose(classic[0], work[0])
+
+
+def test_batched_kernel_window_with_a_repeated_context_and_saturated_products():
+    """A word twice in one window gets both gradients; products beyond MAX_EXP take the saturated step."""
+    config = small_config("ns", window=3, kernel="batched")
+    tables = build_kernel_tables(COUNTS, config)
+    ids, offsets = encode([[4, 0, 4, 4, 1, 0]])
+    for scale in (0.1, 3.0):
+        params = random_params(config, 5, scale=scale)
+        work = tuple(m.copy() for m in params)
+        result = train_slice(ids, offsets, *work, tables, kernel_settings(config), 0.2, 0.2, 11)
+        reference, ref_loss, _, _ = ref_train(ids, offsets, *params, tables, kernel_settings(config),
+                                              0.2, 0.2, 11)
+        assert result.loss == pytest.approx(ref_loss, rel=1e-5)
+        assert_params_close(work, reference, tuple(m.astype(np.float64) for m in params))
+
+
+def test_batched_kernel_is_skipgram_ns_only():
+    with pytest.raises(ConfigError, match="batched"):
+        small_config("hs", kernel="batched")
+    with pytest.raises(ConfigError, match="batched"):
+        small_config("ns", architecture="cbow", kernel="batched")
+
+
 def test_train_slice_subsamples_and_windows_like_reference_on_offsets_subrange():
     """A slice given as a sub-range of the offsets (as rounds are) reads only its sentences."""
     config = small_config("ns+hs", window=3, sample=0.02)
@@ -546,11 +617,14 @@ def small_demo_config(architecture, loss, **kw):
     return TrainConfig(**values)
 
 
-@pytest.mark.parametrize("loss", LOSSES)
-@pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
-def test_same_seed_bit_identical_different_seed_differs(demo_sentences, architecture, loss):
+KERNEL_CASES = [(a, loss, "classic") for a in ("skipgram", "cbow") for loss in LOSSES] + [("skipgram", "ns", "batched")]
+KERNEL_CASE_IDS = [f"{a}-{loss}-{k}" for a, loss, k in KERNEL_CASES]
+
+
+@pytest.mark.parametrize("architecture,loss,kernel", KERNEL_CASES, ids=KERNEL_CASE_IDS)
+def test_same_seed_bit_identical_different_seed_differs(demo_sentences, architecture, loss, kernel):
     sentences = demo_sentences[:30]
-    config = small_demo_config(architecture, loss)
+    config = small_demo_config(architecture, loss, kernel=kernel)
     first = train_local(sentences, config)
     second = train_local(sentences, config)
     for a, b in zip(first.params, second.params):
@@ -578,9 +652,8 @@ def test_same_seed_bit_identical_different_seed_differs(demo_sentences, architec
 # --------------------------------------------------------------------------------------------
 # 4. The loss falls
 # --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("loss", LOSSES)
-@pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
-def test_loss_falls_epoch_over_epoch(demo_sentences, architecture, loss):
+@pytest.mark.parametrize("architecture,loss,kernel", KERNEL_CASES, ids=KERNEL_CASE_IDS)
+def test_loss_falls_epoch_over_epoch(demo_sentences, architecture, loss, kernel):
     """The per-example training loss falls every epoch on 60 articles of the bundled corpus.
 
     The learning rate is held constant here (min_alpha = alpha). With the default linear decay the
@@ -590,7 +663,7 @@ def test_loss_falls_epoch_over_epoch(demo_sentences, architecture, loss):
     article while it is read, which lowers the loss measured during that pass.
     """
     start = TrainConfig(architecture=architecture).start_alpha
-    config = small_demo_config(architecture, loss, epochs=3, min_count=5, min_alpha=start)
+    config = small_demo_config(architecture, loss, epochs=3, min_count=5, min_alpha=start, kernel=kernel)
     result = train_local(demo_sentences, config)
     losses = [m["loss"] for m in result.metrics]
     assert len(losses) == 3
