@@ -107,6 +107,9 @@ def main(argv=None) -> dict:
     p.add_argument("--momentum", type=float, default=0.0, help="block momentum (scaled)")
     p.add_argument("--warmup", type=float, default=0.0,
                    help="scaled: epochs over which the copies' rate factor rises linearly from 1 to --rate")
+    p.add_argument("--divisor-power", type=float, default=None,
+                   help="scaled: divide each row's summed update by (copies that changed it) ** this instead "
+                        "(1: the touched mean, 0: the sum, 0.5: between)")
     p.add_argument("--divide-by-all", action="store_true", help="scaled: divide every row by E")
     p.add_argument("--lam", type=float, default=1.0, help="adaptive: curvature per update")
     p.add_argument("--max-copy-alpha", type=float, default=TrainConfig.max_copy_alpha, help="library: the rate cap")
@@ -161,6 +164,8 @@ def main(argv=None) -> dict:
                 x = args.lam * step.alpha_start * rate * updates[m] / (args.copies * config.syncs_per_epoch)
                 gain = np.where(x < 1e-9, k, -np.expm1(-x * k) / np.maximum(-np.expm1(-x), 1e-300))
                 weight = gain / k
+            elif args.divisor_power is not None:
+                weight = 1.0 / k ** args.divisor_power
             else:
                 weight = 1.0 / np.maximum(k, least_divisor)
             combined.append((base[m] + total[m] * weight[:, None]).astype(np.float32))

@@ -52,6 +52,9 @@ def test_train_writes_evaluation_and_report_then_refuses_to_overwrite(inputs, tm
     assert "evaluation:" in done.stderr and "Spearman" in done.stderr
 
     metrics = json.loads((out / "metrics.json").read_text())
+    phases = ["spark_start_seconds", "vocabulary_seconds", "encode_seconds", "train_seconds", "write_seconds"]
+    assert all(metrics[p] > 0 for p in phases) and sum(metrics[p] for p in phases) <= metrics["total_seconds"]
+    assert "phases: spark start" in done.stderr and "outside training" in done.stderr
     evaluation = metrics["evaluation"]
     assert evaluation["analogies"]["file"] == str(analogies)
     assert (evaluation["analogies"]["questions"], evaluation["analogies"]["oov"]) == (4, 1)

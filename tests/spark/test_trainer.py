@@ -126,11 +126,16 @@ def test_driver_receives_one_averaged_copy(spark, small_corpus):
 
 
 def _shared_files(spark):
+    """This session's shared copies: files owned by the driver's Python or its JVM (the local executor);
+    another job on the same host (a concurrent test run) has files of its own."""
     from sparkw2v import shared_copy
+
+    owners = {os.getpid(), spark.sparkContext._gateway.proc.pid}
+    prefixes = tuple(f"{shared_copy.PREFIX}{pid}-" for pid in owners)
 
     def listing(_):
         return [name for directory in shared_copy.directories() for name in os.listdir(directory)
-                if name.startswith(shared_copy.PREFIX)]
+                if name.startswith(prefixes)]
 
     return spark.sparkContext.parallelize(range(4), 4).flatMap(listing).collect()
 
