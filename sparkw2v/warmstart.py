@@ -7,10 +7,12 @@ earlier run's parameters keeps the space where it was:
 - the vocabulary comes from the new input as usual; a word in both starts from its earlier input
   vector (syn0) and output vector (syn1neg); a new word starts as in a fresh run; a dropped word is gone;
 - hierarchical softmax: syn1 rows belong to inner nodes of the Huffman tree, which the new counts
-  reshape. A new inner node reuses the row of the earlier node that makes the same decision: the lowest
-  earlier node above all of its shared words, provided that node splits them the same way, the words
-  of one child on one side and those of the other child on the other side (the row is negated where
-  the sides swapped). Any other node starts at zero, as in a fresh run (`map_inner_nodes`).
+  reshape, so by default syn1 starts at zero as in a fresh run (`syn1="zero"`). `syn1="matched"`
+  reuses the row of an earlier node that makes the same decision (`map_inner_nodes`). On two halves of
+  wiki-aa's first 6M tokens only the lower levels of the two trees corresponded (12% of the path steps
+  at agreement 0.75, 5% at 0.9), and the warm-started runs scored the same either way (SG-HS 1 epoch:
+  14.04% analogies matched, 14.06% zero; alignment 0.864 and 0.868). `benchmarks/bench_warmstart.py`
+  measures both.
 
 The earlier folder must hold its output weights: `training-state/` (written with
 `--save-training-state`), `.npy` files read with allow_pickle=False. Its input vectors are
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 
 STATE_DIR = "training-state"
 STATE_FORMAT = 1
-SYN1_POLICIES = ("matched", "zero")
+SYN1_POLICIES = ("zero", "matched")
 SYN1_MIN_AGREEMENT = 0.9  # reuse an earlier syn1 row where this share of the words agree on its branch
 ALIGNMENT_WORDS = 10_000  # the most frequent common words the alignment is measured over
 
@@ -105,15 +107,15 @@ def load_earlier(fs, location: str) -> EarlierModel:
                         matrices.get("syn1neg"))
 
 
-def check_earlier(earlier: EarlierModel, config: TrainConfig) -> None:
+def check_earlier(earlier: EarlierModel, config: TrainConfig, syn1: str = "zero") -> None:
     """Refuse an earlier model whose parameters cannot seed this config's."""
     theirs = earlier.config
     for key, ours in (("vector_size", config.vector_size), ("architecture", config.architecture)):
         if theirs.get(key) != ours:
             raise WarmStartError(f"--init-from {earlier.location}: {key} {theirs.get(key)!r}, this run "
                                  f"{ours!r}; a warm start needs the same {key}")
-    needed = [(name, flag) for name, flag, used in (("syn1neg", "ns", config.use_ns), ("syn1", "hs", config.use_hs))
-              if used and getattr(earlier, name) is None]
+    uses = (("syn1neg", "ns", config.use_ns), ("syn1", "hs", config.use_hs and syn1 == "matched"))
+    needed = [(name, flag) for name, flag, used in uses if used and getattr(earlier, name) is None]
     if needed:
         missing = ", ".join(f"{name} (for --loss {flag})" for name, flag in needed)
         raise WarmStartError(f"--init-from {earlier.location}: trained with --loss {theirs.get('loss')}, so it "
@@ -123,17 +125,17 @@ def check_earlier(earlier: EarlierModel, config: TrainConfig) -> None:
                              f"this run {config.vector_size}")
 
 
-def warm_params(vocab: Vocabulary, config: TrainConfig, earlier: EarlierModel, syn1: str = "matched",
+def warm_params(vocab: Vocabulary, config: TrainConfig, earlier: EarlierModel, syn1: str = "zero",
                 min_agreement: float = SYN1_MIN_AGREEMENT) -> tuple[Params, dict]:
     """This run's initial parameters: a fresh draw, with the shared words' rows taken from `earlier`.
 
-    `syn1`: "matched" reuses the rows of the earlier inner nodes that make the same decision
-    (map_inner_nodes); "zero" starts every inner node at zero, as a fresh run does. Returns the
-    parameters and counts for the log and metrics.json.
+    `syn1`: "zero" starts every inner node at zero, as a fresh run does; "matched" reuses the rows of
+    the earlier inner nodes that make the same decision (map_inner_nodes). Returns the parameters and
+    counts for the log and metrics.json.
     """
     if syn1 not in SYN1_POLICIES:
         raise ValueError(f"syn1={syn1!r}: must be one of {', '.join(SYN1_POLICIES)}")
-    check_earlier(earlier, config)
+    check_earlier(earlier, config, syn1)
     params = init_params(len(vocab), config)
     new_rows, old_rows = shared_rows(vocab.words, earlier.vocab.index)
     params.syn0[new_rows] = earlier.syn0[old_rows]
@@ -150,6 +152,25 @@ def warm_params(vocab: Vocabulary, config: TrainConfig, earlier: EarlierModel, s
             params.syn1[reused] = earlier.syn1[source[reused]] * sign[reused, None].astype(np.float32)
             stats.update(summary)
     return params, stats
+
+
+class WarmStart:
+    """The trainer's `initial` callable for a warm start; keeps what it did for the log and metrics.json."""
+
+    def __init__(self, earlier: EarlierModel, syn1: str = "zero"):
+        self.earlier, self.syn1 = earlier, syn1
+        self.stats: dict | None = None  # stays None where a checkpoint was resumed instead
+
+    def __call__(self, vocab: Vocabulary, config: TrainConfig) -> Params:
+        params, self.stats = warm_params(vocab, config, self.earlier, self.syn1)
+        log.info("warm start from %s: %s shared words start from it, %s new words start fresh, %s of its "
+                 "words dropped", self.earlier.location, f"{self.stats['shared_words']:,}",
+                 f"{self.stats['new_words']:,}", f"{self.stats['dropped_words']:,}")
+        if "syn1_reused" in self.stats:
+            log.info("hierarchical softmax: %s of %s inner nodes start from the earlier tree's (%.1f%% of the path "
+                     "steps), the rest at zero", f"{self.stats['syn1_reused']:,}",
+                     f"{self.stats['syn1_inner_nodes']:,}", 100 * self.stats["syn1_reused_path_share"])
+        return params
 
 
 def shared_rows(words, earlier_index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
