@@ -324,10 +324,11 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
             summary["warm_start"] = warm_start_summary(warm, vectors, args.max_drift)
             moved = summary["warm_start"]
             if moved["drift_exceeded"]:
-                log.error("the %s most frequent common words moved too far from %s: drift %s exceeds --max-drift "
-                          "%g; nothing written", f"{moved['words']:,}", warm.earlier.location,
+                log.error("the common words moved too far from %s: drift %s over %s words exceeds --max-drift %g; "
+                          "nothing written", warm.earlier.location,
                           "n/a (no common word)" if moved["drift"] is None else
-                          f"{moved['drift']:.4f} (1 - mean cosine {moved['mean_cosine']:.4f})", args.max_drift)
+                          f"{moved['drift']:.4f} (1 - mean cosine {moved['mean_cosine']:.4f})", f"{moved['words']:,}",
+                          args.max_drift)
                 return EXIT_DRIFT
         evaluation = (evaluate_result(vectors, args.eval_analogies, args.eval_pairs)
                       if args.eval_analogies or args.eval_pairs else None)
@@ -406,9 +407,9 @@ def warm_start_summary(warm, vectors, max_drift: float | None) -> dict:
     earlier = warm.earlier
     moved = alignment(earlier.vocab.words, earlier.syn0, vectors.words, vectors.vectors)
     drift = None if moved["mean_cosine"] is None else 1.0 - moved["mean_cosine"]
-    log.info("alignment with %s: mean cosine %s over the %s most frequent common words (drift %s)",
+    log.info("alignment with %s: mean cosine %s over %s common words (the most frequent, at most %s): drift %s",
              earlier.location, "n/a" if drift is None else f"{moved['mean_cosine']:.4f}", f"{moved['words']:,}",
-             "n/a" if drift is None else f"{drift:.4f}")
+             f"{moved['top']:,}", "n/a" if drift is None else f"{drift:.4f}")
     return {**(warm.stats or {"init_from": earlier.location, "resumed_from_checkpoint": True}), **moved,
             "drift": drift, "max_drift": max_drift,
             "drift_exceeded": max_drift is not None and (drift is None or drift > max_drift)}

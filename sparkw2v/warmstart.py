@@ -7,12 +7,14 @@ earlier run's parameters keeps the space where it was:
 - the vocabulary comes from the new input as usual; a word in both starts from its earlier input
   vector (syn0) and output vector (syn1neg); a new word starts as in a fresh run; a dropped word is gone;
 - hierarchical softmax: syn1 rows belong to inner nodes of the Huffman tree, which the new counts
-  reshape, so by default syn1 starts at zero as in a fresh run (`syn1="zero"`). `syn1="matched"`
-  reuses the row of an earlier node that makes the same decision (`map_inner_nodes`). On two halves of
-  wiki-aa's first 6M tokens only the lower levels of the two trees corresponded (12% of the path steps
-  at agreement 0.75, 5% at 0.9), and the warm-started runs scored the same either way (SG-HS 1 epoch:
-  14.04% analogies matched, 14.06% zero; alignment 0.864 and 0.868). `benchmarks/bench_warmstart.py`
-  measures both.
+  reshape, so by default syn1 starts at zero as in a fresh run (`syn1="zero"`); the words' input
+  vectors carry the space, and syn1 relearns from them. `syn1="matched"` reuses the row of an earlier
+  node that makes the same decision (`map_inner_nodes`). Measured on two halves of the first 6M tokens
+  of wiki-aa (train_local, SG-HS, sample 0): 35% of the new inner nodes had an earlier node on whose
+  branch 90% of their words agree, but low in the tree: 4.8% of the path steps, weighted by count
+  (20% at 75% agreement). Warm-started runs scored the same either way: 1 epoch 14.04% analogies
+  matched, 14.06% zero (alignment 0.864, 0.868); 3 epochs 14.93%, 14.87%. `benchmarks/bench_warmstart.py`
+  measures both on the whole corpus.
 
 The earlier folder must hold its output weights: `training-state/` (written with
 `--save-training-state`), `.npy` files read with allow_pickle=False. Its input vectors are
@@ -21,6 +23,7 @@ The earlier folder must hold its output weights: `training-state/` (written with
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -163,6 +166,8 @@ class WarmStart:
 
     def __call__(self, vocab: Vocabulary, config: TrainConfig) -> Params:
         params, self.stats = warm_params(vocab, config, self.earlier, self.syn1)
+        # Only the earlier syn0 is needed from here on (the alignment): let go of the output weights.
+        self.earlier = dataclasses.replace(self.earlier, syn1=None, syn1neg=None)
         log.info("warm start from %s: %s shared words start from it, %s new words start fresh, %s of its "
                  "words dropped", self.earlier.location, f"{self.stats['shared_words']:,}",
                  f"{self.stats['new_words']:,}", f"{self.stats['dropped_words']:,}")
