@@ -20,7 +20,7 @@ HS, the inner nodes reused, and the wall time of the job (vocabulary, encoding, 
 Targets (the issue's): warm-started day 2 after 1 epoch within 0.5 points of fresh day 2 after 3 epochs
 in analogy, or better; warm-started alignment >= 0.7, where fresh day 2 gives about 0.
 
-    python benchmarks/bench_warmstart.py                                         # both models (~20-30 min on 2 cores)
+    python benchmarks/bench_warmstart.py                                         # both models, 10 runs (estimated 12-20 min on 2 cores)
     python benchmarks/bench_warmstart.py --models sgns
     python benchmarks/bench_warmstart.py --max-tokens 200000 --epochs 1 --warm-epochs 1   # a smoke test
 
