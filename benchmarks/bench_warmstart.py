@@ -20,7 +20,7 @@ HS, the inner nodes reused, and the wall time of the job (vocabulary, encoding, 
 Targets (the issue's): warm-started day 2 after 1 epoch within 0.5 points of fresh day 2 after 3 epochs
 in analogy, or better; warm-started alignment >= 0.7, where fresh day 2 gives about 0.
 
-    python benchmarks/bench_warmstart.py                                         # both models, 10 runs (estimated 12-20 min on 2 cores)
+    python benchmarks/bench_warmstart.py                # both models, 10 runs (estimated 12-20 min on 2 cores)
     python benchmarks/bench_warmstart.py --models sgns
     python benchmarks/bench_warmstart.py --max-tokens 200000 --epochs 1 --warm-epochs 1   # a smoke test
 
@@ -80,7 +80,8 @@ def split_days(corpus: dict) -> tuple[str, str, dict]:
     half = corpus["tokens"] / 2
     seen, counts = 0, [0, 0]
     lines = [0, 0]
-    with open(corpus["path"], "rb") as src, open(stem + ".day1.txt", "wb") as one, open(stem + ".day2.txt", "wb") as two:
+    with open(corpus["path"], "rb") as src, open(stem + ".day1.txt", "wb") as one, \
+            open(stem + ".day2.txt", "wb") as two:
         for line in src:
             day = 0 if seen < half else 1
             n = len(line.split())
@@ -199,8 +200,8 @@ def targets(results: dict) -> list[str]:
         if fresh and warm1 and analogy(fresh) is not None and analogy(warm1) is not None:
             gap = analogy(warm1) - analogy(fresh)
             verdict = "PASS" if gap >= -TARGET_ANALOGY_POINTS else "FAIL"
-            lines.append(f"{model}: warm 1 epoch {analogy(warm1):.2f}% vs fresh {epochs} epochs {analogy(fresh):.2f}% "
-                         f"({gap:+.2f} pts, bound -{TARGET_ANALOGY_POINTS}) **{verdict}**")
+            lines.append(f"{model}: warm 1 epoch {analogy(warm1):.2f}% vs fresh {epochs} epochs "
+                         f"{analogy(fresh):.2f}% ({gap:+.2f} pts, bound -{TARGET_ANALOGY_POINTS}) **{verdict}**")
         for key in (f"{model}-day2-warm-e1", f"{model}-day2-warm-e{epochs}"):
             if ok(runs, key) and cosine(runs[key]) is not None:
                 verdict = "PASS" if cosine(runs[key]) >= TARGET_ALIGNMENT else "FAIL"
@@ -215,9 +216,9 @@ def markdown(results: dict) -> str:
     out = ["# Warm start across two days", "",
            f"- Corpus: `{results['corpus']['source']}`, {results['corpus']['tokens']:,} tokens, split by lines: day 1 "
            f"{days['day1_tokens']:,} tokens, day 2 {days['day2_tokens']:,}",
-           f"- The training job (`sparkw2v.job.main`), master `{results['master']}`, {results['partitions']} partitions, "
-           f"`--local-copy {results['local_copy']}`, seed {results['seed']}; vector size 100, window 5, min_count 5, "
-           "alpha 0.025",
+           f"- The training job (`sparkw2v.job.main`), master `{results['master']}`, {results['partitions']} "
+           f"partitions, `--local-copy {results['local_copy']}`, seed {results['seed']}; vector size 100, window 5, "
+           "min_count 5, alpha 0.025",
            "- Alignment: mean cosine between the day-1 and the day-2 vector of the 10,000 most frequent common words "
            "(day-2 order), no rotation",
            "- Wall: the whole job (vocabulary, encoding, training, writing the output folder)",
@@ -227,8 +228,8 @@ def markdown(results: dict) -> str:
         if not keys:
             continue
         out += [f"## {label}", "",
-                "| run | epochs | start | analogy % | WS353 | SimLex | alignment vs day 1 | shared / new / dropped words "
-                "| HS nodes reused (path share) | wall s | train s |",
+                "| run | epochs | start | analogy % | WS353 | SimLex | alignment vs day 1 "
+                "| shared / new / dropped words | HS nodes reused (path share) | wall s | train s |",
                 "|---|---:|---|---:|---:|---:|---:|---|---|---:|---:|"]
         for key in sorted(keys, key=lambda k: (runs[k].get("day", 0), runs[k].get("init") is not None, k)):
             r = runs[key]
@@ -239,8 +240,8 @@ def markdown(results: dict) -> str:
             start = "fresh" if r["init"] is None else f"day 1 (syn1 {r['init']})" if model == "sghs" else "day 1"
             words = (f"{warm['shared_words']:,} / {warm['new_words']:,} / {warm['dropped_words']:,}"
                      if "shared_words" in warm else "—")
-            nodes = (f"{warm['syn1_reused']:,} of {warm['syn1_inner_nodes']:,} ({100 * warm['syn1_reused_path_share']:.1f}%)"
-                     if "syn1_reused" in warm else "—")
+            nodes = (f"{warm['syn1_reused']:,} of {warm['syn1_inner_nodes']:,} "
+                     f"({100 * warm['syn1_reused_path_share']:.1f}%)" if "syn1_reused" in warm else "—")
             out.append(f"| {key} | {r['epochs']} | {start} | {fmt(analogy(r), '.2f')} | {fmt(q.get('ws353'), '.3f')} | "
                        f"{fmt(q.get('simlex'), '.3f')} | {fmt(cosine(r), '.3f')} | {words} | {nodes} | "
                        f"{r['wall_s']:.0f} | {r['train_s']:.0f} |")

@@ -12,10 +12,10 @@ and refuse a model whose common words moved too far:
         --output-table features.word_vectors --max-drift 0.3 --overwrite
 
 Exit codes: 0 done; 2 a bad parameter or a model too large for the configured memory; 3 unusable
-input; 4 the output exists (folder or --output-table); 5 training diverged (NaN/Inf); 6 the checkpoint to resume
-does not match; 7 the workers' Python lacks the dependencies; 8 the --init-from model cannot seed this
-run; 9 the common words moved more than --max-drift (nothing written); 1 anything else (the log has the
-traceback).
+input; 4 the output exists (folder or --output-table); 5 training diverged (NaN/Inf); 6 the checkpoint
+to resume does not match; 7 the workers' Python lacks the dependencies; 8 the --init-from model cannot
+seed this run; 9 the common words moved more than --max-drift (nothing written); 1 anything else (the
+log has the traceback).
 """
 from __future__ import annotations
 
@@ -35,10 +35,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT_EXISTS, EXIT_DIVERGED,
 EXIT_ENVIRONMENT = 7
 EXIT_INIT_MODEL, EXIT_DRIFT = 8, 9
 EXIT_CODES = ("exit codes: 0 done; 2 a bad parameter or a model too large for the configured memory; 3 unusable "
-              "input; 4 the output exists (folder or --output-table); 5 training diverged (NaN/Inf); 6 the checkpoint to "
-              "resume does not match; 7 the workers' Python lacks the dependencies; 8 the --init-from model "
-              "cannot seed this run; 9 the common words moved more than --max-drift (nothing written); 1 "
-              "anything else (the log has the traceback)")
+              "input; 4 the output exists (folder or --output-table); 5 training diverged (NaN/Inf); 6 the "
+              "checkpoint to resume does not match; 7 the workers' Python lacks the dependencies; 8 the "
+              "--init-from model cannot seed this run; 9 the common words moved more than --max-drift (nothing "
+              "written); 1 anything else (the log has the traceback)")
 _DEFAULTS = TrainConfig()
 
 

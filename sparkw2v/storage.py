@@ -83,9 +83,6 @@ class HadoopFS:
 class LocalFS:
     """The read side of HadoopFS on local paths, for code that runs without a SparkSession."""
 
-    def qualify(self, path: str) -> str:
-        return os.path.abspath(path)
-
     def exists(self, path: str) -> bool:
         return os.path.exists(path)
 

@@ -28,7 +28,8 @@ def _earlier(config: TrainConfig, seed: int = 3) -> EarlierModel:
         return rng.normal(size=(rows, d)).astype(np.float32)
 
     return EarlierModel("day1", config.to_dict(), vocab, matrix(len(vocab)),
-                        matrix(len(vocab) - 1) if config.use_hs else None, matrix(len(vocab)) if config.use_ns else None)
+                        matrix(len(vocab) - 1) if config.use_hs else None,
+                        matrix(len(vocab)) if config.use_ns else None)
 
 
 @pytest.mark.parametrize("loss", ["ns", "hs", "ns+hs"])
