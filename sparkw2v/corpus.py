@@ -1,4 +1,5 @@
-"""Reading a corpus with Spark: text files (plain, gzip, bz2; folders and globs) or a Parquet column.
+"""Reading a corpus with Spark: text files (plain, gzip, bz2; folders and globs), or a column of Parquet
+files or of a table in the Spark catalog.
 
 The result is an RDD of sentences, each a list of tokens. Lines are split on whitespace and cut into
 pieces of at most `max_sentence_length` tokens. Hadoop decodes text as UTF-8 and replaces undecodable
@@ -61,8 +62,17 @@ def read_corpus(spark: SparkSession, paths: Sequence[str], *, input_format: str 
 
         return Corpus(lines.mapPartitions(to_sentences), replaced)
     if input_format == "parquet":
-        return Corpus(_parquet_sentences(spark, paths, column, lowercase, max_sentence_length), replaced)
-    raise CorpusError(f"input_format={input_format!r}: must be 'text' or 'parquet'")
+        _check_paths_exist(spark, paths)
+        frame = spark.read.parquet(*paths)
+        return Corpus(_frame_sentences(frame, "the Parquet input", column, lowercase, max_sentence_length), replaced)
+    if input_format == "table":
+        [name] = paths
+        if not _table_exists(spark, name):
+            raise CorpusError(f"no table or view {name!r} in the Spark catalog "
+                              f"(spark.sql.catalogImplementation={spark.conf.get('spark.sql.catalogImplementation')})")
+        frame = spark.table(name)
+        return Corpus(_frame_sentences(frame, f"table {name}", column, lowercase, max_sentence_length), replaced)
+    raise CorpusError(f"input_format={input_format!r}: must be 'text', 'parquet' or 'table'")
 
 
 def encode_chunks(sentences: RDD) -> RDD:
@@ -86,19 +96,24 @@ def encode_chunks(sentences: RDD) -> RDD:
     return sentences.mapPartitionsWithIndex(to_chunks)
 
 
-def _parquet_sentences(spark, paths, column, lowercase, max_length) -> RDD:
-    _check_paths_exist(spark, paths)
-    frame = spark.read.parquet(*paths)
+def _table_exists(spark: SparkSession, name: str) -> bool:
+    try:
+        return bool(spark.catalog.tableExists(name))
+    except Exception:  # noqa: BLE001 (a name Spark cannot parse is as absent as a missing table)
+        return False
+
+
+def _frame_sentences(frame, what: str, column, lowercase, max_length) -> RDD:
     if column is None:
         string_columns = [f.name for f in frame.schema.fields
                           if isinstance(f.dataType, StringType)
                           or (isinstance(f.dataType, ArrayType) and isinstance(f.dataType.elementType, StringType))]
         if len(string_columns) != 1:
-            raise CorpusError(f"--input-column is needed: the Parquet input has columns "
+            raise CorpusError(f"--input-column is needed: {what} has columns "
                               f"{frame.columns}, of which {string_columns} hold text")
         column = string_columns[0]
     if column not in frame.columns:
-        raise CorpusError(f"input column {column!r} not found; the Parquet input has {frame.columns}")
+        raise CorpusError(f"input column {column!r} not found; {what} has {frame.columns}")
     dtype = frame.schema[column].dataType
     rows = frame.select(column).rdd.map(lambda row: row[0])
     if isinstance(dtype, StringType):

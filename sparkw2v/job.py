@@ -4,9 +4,18 @@
         --input 'hdfs:///corpora/wiki/*.txt.gz' --output hdfs:///models/wiki-sg --epochs 5
     python jobs/train_word2vec.py --input data/wiki-demo.txt.gz --output demo-output   # local[*]
 
+A scheduled retraining (README, "Scheduled retraining"): start from yesterday's output, publish a table,
+and refuse a model whose common words moved too far:
+
+    spark-submit jobs/train_word2vec.py --input-table corpus.daily_text --input-column text \
+        --init-from hdfs:///models/w2v/2024-06-01 --output hdfs:///models/w2v/2024-06-02 \
+        --output-table features.word_vectors --max-drift 0.3 --overwrite
+
 Exit codes: 0 done; 2 a bad parameter or a model too large for the configured memory; 3 unusable
-input; 4 the output exists; 5 training diverged (NaN/Inf); 6 the checkpoint to resume does not match;
-1 anything else (the log has the traceback).
+input; 4 the output exists (folder or --output-table); 5 training diverged (NaN/Inf); 6 the checkpoint
+to resume does not match; 7 the workers' Python lacks the dependencies; 8 the --init-from model cannot
+seed this run; 9 the common words moved more than --max-drift (nothing written); 1 anything else (the
+log has the traceback).
 """
 from __future__ import annotations
 
@@ -24,31 +33,64 @@ log = logging.getLogger("sparkw2v")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT_EXISTS, EXIT_DIVERGED, EXIT_CHECKPOINT = 0, 1, 2, 3, 4, 5, 6
 EXIT_ENVIRONMENT = 7
+EXIT_INIT_MODEL, EXIT_DRIFT = 8, 9
+EXIT_CODES = ("exit codes: 0 done; 2 a bad parameter or a model too large for the configured memory; 3 unusable "
+              "input; 4 the output exists (folder or --output-table); 5 training diverged (NaN/Inf); 6 the "
+              "checkpoint to resume does not match; 7 the workers' Python lacks the dependencies; 8 the "
+              "--init-from model cannot seed this run; 9 the common words moved more than --max-drift (nothing "
+              "written); 1 anything else (the log has the traceback)")
 _DEFAULTS = TrainConfig()
 
 
 def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        epilog="exit codes: 0 done; 2 a bad parameter or a model too large for the configured memory; "
-               "3 unusable input; 4 the output exists; 5 training diverged (NaN/Inf); 6 the checkpoint "
-               "to resume does not match; 1 anything else (the log has the traceback)",
+        epilog=EXIT_CODES,
         description="Train word2vec embeddings (skip-gram or CBOW; negative sampling and/or "
                     "hierarchical softmax) on Spark, and write word2vec binary, Parquet, vocabulary "
                     "and metrics to an output folder.")
     io = p.add_argument_group("input and output")
-    io.add_argument("--input", nargs="+", required=True, metavar="PATH",
-                    help="text files (plain, .gz, .bz2), folders or globs, on any Hadoop filesystem; "
-                         "one sentence per line")
+    source = io.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", nargs="+", metavar="PATH",
+                        help="text files (plain, .gz, .bz2), folders or globs, on any Hadoop filesystem; "
+                             "one sentence per line")
+    source.add_argument("--input-table", default=None, metavar="NAME",
+                        help="a table or view of the Spark catalog; --input-column holds the text")
     io.add_argument("--input-format", choices=INPUT_FORMATS, default="text",
                     help="'parquet' reads --input-column: a string (split on whitespace) or array<string>")
-    io.add_argument("--input-column", default=None, help="Parquet column holding the text")
+    io.add_argument("--input-column", default=None,
+                    help="Parquet or table column holding the text: a string (split on whitespace) or "
+                         "array<string>; needed where several columns hold text")
     io.add_argument("--lowercase", action="store_true", help="lowercase every token")
     io.add_argument("--max-sentence-length", type=int, default=_DEFAULTS.max_sentence_length,
                     help="longer lines are cut into pieces of this many tokens (>= 1)")
     io.add_argument("--output", required=True, metavar="DIR",
                     help="output folder (local path or hdfs://, s3a://, file:// URI)")
-    io.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    io.add_argument("--output-table", default=None, metavar="NAME",
+                    help="also publish the vectors as table NAME ([database.]table) of the Spark catalog: word "
+                         "string, vector array<float>, count bigint; put in place after training succeeds, so a "
+                         "failed run leaves the earlier table as it was")
+    io.add_argument("--overwrite", action="store_true",
+                    help="replace an existing output folder and --output-table")
+    io.add_argument("--save-training-state", action=argparse.BooleanOptionalAction, default=None,
+                    help="keep the output weights (syn1neg, syn1) in OUTPUT/training-state/ as .npy files, which a "
+                         "later --init-from needs; as large again as vectors.bin per loss; default: on with "
+                         "--init-from, off otherwise")
+
+    warm = p.add_argument_group("warm start (scheduled retraining)")
+    warm.add_argument("--init-from", default=None, metavar="DIR",
+                      help="an earlier output folder written with --save-training-state: the words it shares with "
+                           "this input start from its vectors and output weights, so the new vectors stay in its "
+                           "space; new words start fresh, dropped words are dropped. Same --vector-size and "
+                           "--architecture")
+    warm.add_argument("--init-syn1", choices=("zero", "matched"), default="zero",
+                      help="with hierarchical softmax: 'zero' starts the Huffman tree's inner nodes at zero (the "
+                           "new counts build a new tree); 'matched' reuses the earlier node that makes the same "
+                           "decision, where one does")
+    warm.add_argument("--max-drift", type=float, default=None, metavar="D",
+                      help="with --init-from: fail (exit 9) and write nothing when 1 - mean cosine between the "
+                           "earlier and the new vectors of the 10,000 most frequent common words exceeds D (0-2; "
+                           "the drift is in metrics.json either way)")
 
     model = p.add_argument_group("model")
     model.add_argument("--architecture", choices=ARCHITECTURES, default=_DEFAULTS.architecture)
@@ -181,9 +223,10 @@ def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2
 
 
 def write_output(fs, output: str, result, vectors, config: TrainConfig, overwrite: bool, summary: dict,
-                 evaluation: dict | None = None) -> str:
+                 evaluation: dict | None = None, training_state: bool = False) -> str:
     from .report import write_report
     from .storage import atomic_output
+    from .warmstart import save_training_state
 
     started = time.perf_counter()
     with atomic_output(fs, output, overwrite) as scratch:
@@ -201,6 +244,8 @@ def write_output(fs, output: str, result, vectors, config: TrainConfig, overwrit
             json.dump(metrics, handle, indent=2)
             handle.write("\n")
         write_report(scratch, metrics, config.to_dict(), evaluation)
+        if training_state:
+            save_training_state(scratch, result.params, config)
     return fs.qualify(output)
 
 
@@ -232,6 +277,7 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
             raise ConfigError("--resume needs --checkpoint-dir")
         if args.keep_checkpoints < 1:
             raise ConfigError(f"keep_checkpoints={args.keep_checkpoints}: must be >= 1")
+        check_job_options(args)
         eval_files = [("--eval-analogies", args.eval_analogies)] + [("--eval-pairs", p) for p in args.eval_pairs]
         for flag, path in eval_files:
             if path is not None and not os.path.isfile(path):
@@ -240,6 +286,7 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
         log.error("bad parameter: %s", err)
         return EXIT_USAGE
 
+    from .catalog import publish_vectors, table_exists
     from .checkpoint import CheckpointMismatchError, CheckpointStore
     from .corpus import CorpusError
     from .local import loss_text
@@ -247,6 +294,7 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     from .trainer import InputSpec, MemoryBudgetError, TrainingDivergedError, WorkerEnvironmentError, train
     from .vectors import WordVectors
     from .vocab import EmptyVocabularyError
+    from .warmstart import WarmStart, WarmStartError, check_earlier, load_earlier
 
     from pyspark.sql import SparkSession
 
@@ -257,13 +305,21 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     try:
         fs = HadoopFS(spark)
         check_output(fs, args.output, args.overwrite)
+        if args.output_table and table_exists(spark, args.output_table) and not args.overwrite:
+            raise OutputExistsError(f"table {args.output_table} already exists; pass --overwrite to replace it")
         spark.sparkContext.setLogLevel("WARN")
-        log.info("training %s/%s on %s with %s", config.architecture, config.loss, " ".join(args.input),
-                 spark.sparkContext.master)
+        warm = None
+        if args.init_from:
+            earlier = load_earlier(fs, fs.qualify(args.init_from))
+            check_earlier(earlier, config, args.init_syn1)  # before the vocabulary job: refuse in seconds
+            warm = WarmStart(earlier, args.init_syn1)
+        inputs = (InputSpec([args.input_table], "table", args.input_column) if args.input_table
+                  else InputSpec(args.input, args.input_format, args.input_column))
+        log.info("training %s/%s on %s with %s", config.architecture, config.loss,
+                 f"table {args.input_table}" if args.input_table else " ".join(args.input), spark.sparkContext.master)
         checkpoints = (CheckpointStore(fs, args.checkpoint_dir, args.keep_checkpoints)
                        if args.checkpoint_dir else None)
-        result = train(spark, InputSpec(args.input, args.input_format, args.input_column), config,
-                       checkpoints=checkpoints, resume=args.resume)
+        result = train(spark, inputs, config, checkpoints=checkpoints, resume=args.resume, initial=warm)
         summary = {
             "vocab_size": len(result.vocab), "parameter_bytes": config.parameter_bytes(len(result.vocab)),
             "corpus_words": result.vocab.corpus_words,
@@ -272,10 +328,23 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
             "python": platform.python_version(),
         }
         vectors = WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
+        if warm is not None:
+            summary["warm_start"] = warm_start_summary(warm, vectors, args.max_drift)
+            moved = summary["warm_start"]
+            if moved["drift_exceeded"]:
+                log.error("the common words moved too far from %s: drift %s over %s words exceeds --max-drift %g; "
+                          "nothing written", warm.earlier.location,
+                          "n/a (no common word)" if moved["drift"] is None else
+                          f"{moved['drift']:.4f} (1 - mean cosine {moved['mean_cosine']:.4f})", f"{moved['words']:,}",
+                          args.max_drift)
+                return EXIT_DRIFT
         evaluation = (evaluate_result(vectors, args.eval_analogies, args.eval_pairs)
                       if args.eval_analogies or args.eval_pairs else None)
+        save_state = args.save_training_state if args.save_training_state is not None else warm is not None
         location = write_output(fs, args.output, result, vectors, result_config(result, config),
-                                args.overwrite, summary, evaluation)
+                                args.overwrite, summary, evaluation, training_state=save_state)
+        if args.output_table:
+            publish_vectors(spark, args.output_table, f"{location}/vectors.parquet")
         last = result.metrics[-1]
         log.info("done in %.1f s: %d words, final loss %s; wrote %s",
                  summary["total_seconds"], len(result.vocab), loss_text(last["loss"]), location)
@@ -286,6 +355,9 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     except OutputExistsError as err:
         log.error("%s", err)
         return EXIT_OUTPUT_EXISTS
+    except WarmStartError as err:
+        log.error("cannot warm-start: %s", err)
+        return EXIT_INIT_MODEL
     except (CorpusError, EmptyVocabularyError) as err:
         log.error("bad input: %s", err)
         return EXIT_INPUT
@@ -327,6 +399,41 @@ def _configure_logging(level: str) -> None:
         log.addHandler(handler)
     log.setLevel(level)
     log.propagate = False
+
+
+def check_job_options(args: argparse.Namespace) -> None:
+    """The job's own options (not hyperparameters), checked with them before Spark starts."""
+    from .catalog import TableNameError, table_parts
+
+    if args.output_table is not None:
+        try:
+            table_parts(args.output_table)
+        except TableNameError as err:
+            raise ConfigError(f"--output-table: {err}") from None
+    if args.input_table is not None and args.input_format != "text":
+        raise ConfigError("--input-format applies to --input files; --input-table reads the table's column")
+    if args.max_drift is not None:
+        if not args.init_from:
+            raise ConfigError("--max-drift needs --init-from: the drift is measured against the earlier model")
+        if not 0.0 <= args.max_drift <= 2.0:
+            raise ConfigError(f"max_drift={args.max_drift}: must be in [0, 2] (1 - mean cosine)")
+    if args.init_from and args.save_training_state is False:
+        log.warning("--no-save-training-state: this run's output cannot be the next run's --init-from")
+
+
+def warm_start_summary(warm, vectors, max_drift: float | None) -> dict:
+    """What metrics.json records of a warm start: the word counts, and how far the common words moved."""
+    from .warmstart import alignment
+
+    earlier = warm.earlier
+    moved = alignment(earlier.vocab.words, earlier.syn0, vectors.words, vectors.vectors)
+    drift = None if moved["mean_cosine"] is None else 1.0 - moved["mean_cosine"]
+    log.info("alignment with %s: mean cosine %s over %s common words (the most frequent, at most %s): drift %s",
+             earlier.location, "n/a" if drift is None else f"{moved['mean_cosine']:.4f}", f"{moved['words']:,}",
+             f"{moved['top']:,}", "n/a" if drift is None else f"{drift:.4f}")
+    return {**(warm.stats or {"init_from": earlier.location, "resumed_from_checkpoint": True}), **moved,
+            "drift": drift, "max_drift": max_drift,
+            "drift_exceeded": max_drift is not None and (drift is None or drift > max_drift)}
 
 
 def result_config(result, config: TrainConfig) -> TrainConfig:

@@ -75,8 +75,10 @@ def train_encoded(ids: np.ndarray, offsets: np.ndarray, vocab: Vocabulary, confi
 
 
 def train_local(sentences: Iterable[list[str]] | None = None, config: TrainConfig | None = None, *,
-                paths: list[str] | None = None, on_round: Callable[[dict], None] | None = None) -> TrainResult:
-    """Build the vocabulary and train, from token lists or from local text files (`paths`)."""
+                paths: list[str] | None = None, on_round: Callable[[dict], None] | None = None,
+                initial: Callable[[Vocabulary, TrainConfig], Params] | None = None) -> TrainResult:
+    """Build the vocabulary and train, from token lists or from local text files (`paths`); `initial`
+    makes the starting parameters from the vocabulary (a warm start, warmstart.py)."""
     config = (config or TrainConfig()).validate()
     if (sentences is None) == (paths is None):
         raise ValueError("give either sentences or paths")
@@ -90,7 +92,8 @@ def train_local(sentences: Iterable[list[str]] | None = None, config: TrainConfi
         sentences = list(sentences)  # iterated twice: once to count, once to encode
     vocab = vocabulary_from_sentences(corpus(), config.min_count, config.max_vocab_size)
     ids, offsets = encode_sentences(corpus(), vocab.index)
-    return train_encoded(ids, offsets, vocab, config, on_round=on_round)
+    params = None if initial is None else initial(vocab, config)
+    return train_encoded(ids, offsets, vocab, config, params=params, on_round=on_round)
 
 
 def loss_text(loss: float | None) -> str:

@@ -80,6 +80,17 @@ class HadoopFS:
         return sorted(status.getPath().getName() for status in self._fs(path).listStatus(self._path(path)))
 
 
+class LocalFS:
+    """The read side of HadoopFS on local paths, for code that runs without a SparkSession."""
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def read_bytes(self, path: str) -> bytes:
+        with open(path, "rb") as handle:
+            return handle.read()
+
+
 def check_output(fs: HadoopFS, output: str, overwrite: bool) -> str:
     """Refuse an existing output folder unless overwrite; returns the qualified output URI."""
     target = fs.qualify(output)

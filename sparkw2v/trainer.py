@@ -112,23 +112,26 @@ class InputSpec:
 
 def train(spark: SparkSession, inputs: InputSpec, config: TrainConfig,
           on_round: Callable[[dict], None] | None = None, checkpoints: CheckpointStore | None = None,
-          resume: bool = False) -> TrainResult:
+          resume: bool = False, initial: Callable[[Vocabulary, TrainConfig], Params] | None = None) -> TrainResult:
     """Count the vocabulary, then train; returns the vocabulary, parameters and per-round metrics.
 
     With `checkpoints`, the state is saved after every epoch; with `resume` too, training continues
-    after the last saved epoch (refusing a checkpoint of another config or vocabulary).
+    after the last saved epoch (refusing a checkpoint of another config or vocabulary). `initial` makes
+    the starting parameters from the vocabulary (a warm start, warmstart.py) instead of a fresh draw;
+    a resumed checkpoint takes precedence.
     """
     config = config.validate()
     corpus = read_corpus(spark, inputs.paths, input_format=inputs.input_format, column=inputs.column,
                          lowercase=config.lowercase, max_sentence_length=config.max_sentence_length)
     return train_sentences(spark, corpus.sentences, config, on_round, checkpoints, resume,
-                           after_vocabulary=corpus.log_replacements)
+                           after_vocabulary=corpus.log_replacements, initial=initial)
 
 
 def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
                     on_round: Callable[[dict], None] | None = None,
                     checkpoints: CheckpointStore | None = None, resume: bool = False,
-                    after_vocabulary: Callable[[], None] | None = None) -> TrainResult:
+                    after_vocabulary: Callable[[], None] | None = None,
+                    initial: Callable[[Vocabulary, TrainConfig], Params] | None = None) -> TrainResult:
     """`train` on an RDD of token lists."""
     config = config.validate()
     check_workers(spark.sparkContext)
@@ -157,6 +160,8 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
                 params, velocity = checkpoint.params, checkpoint.velocity
                 first_epoch, prior_metrics = checkpoint.epoch, checkpoint.metrics
                 log.info("resuming after epoch %d of %d from %s", first_epoch, config.epochs, checkpoints.directory)
+        if params is None and initial is not None:
+            params = initial(vocab, config)
 
         def on_epoch(epoch: int, epoch_params: Params, epoch_velocity: Params | None, metrics: list[dict]) -> None:
             if checkpoints is not None:
