@@ -45,46 +45,59 @@ def softplus(f):
     return math.log1p(math.exp(f))
 
 
+@njit(inline="always", cache=CACHE)
+def draw_noise(state, noise_prob, noise_alias):
+    """One word of the noise distribution from its alias table: (new state, word)."""
+    state, bits = next_u64(state)
+    word = below(bits, noise_prob.shape[0])
+    state, bits = next_u64(state)
+    if uniform(bits) >= noise_prob[word]:
+        word = noise_alias[word]
+    return state, word
+
+
+@njit(inline="always", cache=CACHE, fastmath=True)
+def ns_gradient(f, label, alpha, compute_loss, loss, likelihood):
+    """The learning-rate-scaled gradient of one NS sample with product f, and the loss bookkeeping.
+
+    The NLL comes from the sigmoid the update needs anyway: the samples' likelihoods are multiplied and
+    their log taken once per step (softplus per sample cost an exp and a log1p each: 9-25% of SGNS
+    training). Inside (-MAX_EXP, MAX_EXP) each factor is at least sigmoid(-6), so the product cannot
+    underflow between flushes; it is flushed before it could. Returns (g as float32, loss, likelihood).
+    """
+    if f > MAX_EXP:
+        g = (label - 1.0) * alpha
+        if compute_loss:
+            loss += softplus(-f) if label > 0.0 else softplus(f)
+    elif f < -MAX_EXP:
+        g = label * alpha
+        if compute_loss:
+            loss += softplus(-f) if label > 0.0 else softplus(f)
+    else:
+        sig = np.float32(1.0) / (np.float32(1.0) + np.exp(-f))
+        g = (label - sig) * alpha
+        if compute_loss:
+            likelihood *= sig if label > 0.0 else np.float32(1.0) - sig
+            if likelihood < 1e-200:
+                loss -= math.log(likelihood)
+                likelihood = 1.0
+    return np.float32(g), loss, likelihood
+
+
 @njit(cache=CACHE, fastmath=True)
 def ns_step(x, target, syn1neg, grad, alpha, negative, noise_prob, noise_alias, state, compute_loss):
-    vocab_size = noise_prob.shape[0]
     loss = 0.0
-    # The NLL from the sigmoids the update needs anyway: the samples' likelihoods are multiplied and
-    # their log taken once per step, where softplus cost an exp and a log1p per sample (9-25% of SGNS
-    # training). Inside (-MAX_EXP, MAX_EXP) each factor is at least sigmoid(-6), so the product of
-    # 1 + negative of them cannot underflow for negative < 100; it is flushed before it could.
-    likelihood = 1.0
+    likelihood = 1.0  # see ns_gradient
     for k in range(negative + 1):
         if k == 0:
             word = target
             label = 1.0
         else:
-            state, bits = next_u64(state)
-            word = below(bits, vocab_size)
-            state, bits = next_u64(state)
-            if uniform(bits) >= noise_prob[word]:
-                word = noise_alias[word]
+            state, word = draw_noise(state, noise_prob, noise_alias)
             if word == target:
                 continue
             label = 0.0
-        f = dot_row(x, syn1neg, word)
-        if f > MAX_EXP:
-            g = (label - 1.0) * alpha
-            if compute_loss:
-                loss += softplus(-f) if label > 0.0 else softplus(f)
-        elif f < -MAX_EXP:
-            g = label * alpha
-            if compute_loss:
-                loss += softplus(-f) if label > 0.0 else softplus(f)
-        else:
-            sig = np.float32(1.0) / (np.float32(1.0) + np.exp(-f))
-            g = (label - sig) * alpha
-            if compute_loss:
-                likelihood *= sig if label > 0.0 else np.float32(1.0) - sig
-                if likelihood < 1e-200:
-                    loss -= math.log(likelihood)
-                    likelihood = 1.0
-        g32 = np.float32(g)
+        g32, loss, likelihood = ns_gradient(dot_row(x, syn1neg, word), label, alpha, compute_loss, loss, likelihood)
         axpy_pair(g32, x, syn1neg, word, grad)
     if compute_loss:
         loss -= math.log(likelihood)
@@ -120,29 +133,24 @@ def ns_window_step(syn0, contexts, n_contexts, target, syn1neg, grads, coefs, de
     (HogBatch: Ji et al. 2016, IntelLabs/pWord2Vec): the context rows and each output row stay in L1
     while all their products are taken, and the noise is drawn once per window, not once per context.
 
-    `contexts[:n_contexts]` are rows of syn0; `grads` is (>= n_contexts, d) scratch, `coefs`
-    (>= n_contexts) and `delta` (d) too. An output row's update and its part of the input gradients both come from
+    `contexts[:n_contexts]` are rows of syn0; `grads` (>= n_contexts, d), `coefs` (>= n_contexts) and
+    `delta` (d) are scratch. An output row's update and its part of the input gradients both come from
     its value before that update; the context rows are updated after all samples, from their values at
     the start of the window. Returns the negative log-likelihood (0 when `compute_loss` is off) and the
     advanced RNG state.
     """
-    vocab_size = noise_prob.shape[0]
     size = syn0.shape[1]
     for b in range(n_contexts):
         for i in range(size):
             grads[b, i] = 0.0
     loss = 0.0
-    likelihood = 1.0  # as in ns_step: one log per window for the samples inside (-MAX_EXP, MAX_EXP)
+    likelihood = 1.0  # see ns_gradient: one log per window
     for k in range(negative + 1):
         if k == 0:
             word = target
             label = 1.0
         else:
-            state, bits = next_u64(state)
-            word = below(bits, vocab_size)
-            state, bits = next_u64(state)
-            if uniform(bits) >= noise_prob[word]:
-                word = noise_alias[word]
+            state, word = draw_noise(state, noise_prob, noise_alias)
             if word == target:
                 continue
             label = 0.0
@@ -151,23 +159,7 @@ def ns_window_step(syn0, contexts, n_contexts, target, syn1neg, grads, coefs, de
             context = contexts[b]
             for i in range(size):
                 f += syn0[context, i] * syn1neg[word, i]
-            if f > MAX_EXP:
-                g = (label - 1.0) * alpha
-                if compute_loss:
-                    loss += softplus(-f) if label > 0.0 else softplus(f)
-            elif f < -MAX_EXP:
-                g = label * alpha
-                if compute_loss:
-                    loss += softplus(-f) if label > 0.0 else softplus(f)
-            else:
-                sig = np.float32(1.0) / (np.float32(1.0) + np.exp(-f))
-                g = (label - sig) * alpha
-                if compute_loss:
-                    likelihood *= sig if label > 0.0 else np.float32(1.0) - sig
-                    if likelihood < 1e-200:
-                        loss -= math.log(likelihood)
-                        likelihood = 1.0
-            coefs[b] = np.float32(g)
+            coefs[b], loss, likelihood = ns_gradient(f, label, alpha, compute_loss, loss, likelihood)
         for b in range(n_contexts):  # row-wise loops over i, so that each vectorises
             coef = coefs[b]
             for i in range(size):
