@@ -72,6 +72,9 @@ MODELS = {
     # sparkw2v's batched kernel (--kernel batched); the peers have no such variant and are compared as sgns
     "sgns-batched": dict(architecture="skipgram", loss="ns", negative=5, hs=0, alpha=0.025, kernel="batched",
                          peers_as="sgns"),
+    # sparkw2v with its training loss on (the job's default; every other row trains without it, as the peers do)
+    "sgns-loss": dict(architecture="skipgram", loss="ns", negative=5, hs=0, alpha=0.025, compute_loss=True,
+                      peers_as="sgns"),
 }
 WARMUP_TOKENS = 20_000
 ANALOGY_RESTRICT = 30_000
@@ -244,7 +247,7 @@ def sparkw2v_config(model: str, epochs: int, seed: int):
                        negative=spec["negative"], alpha=spec["alpha"], min_alpha=COMMON["min_alpha"],
                        epochs=epochs, cbow_mean=COMMON["cbow_mean"],
                        max_sentence_length=COMMON["max_sentence_length"], seed=seed,
-                       compute_loss=False, kernel=spec.get("kernel", "classic")).validate()
+                       compute_loss=spec.get("compute_loss", False), kernel=spec.get("kernel", "classic")).validate()
 
 
 def sparkw2v_steps(path: str, config) -> tuple[dict, object]:
@@ -511,12 +514,12 @@ TARGET_BATCHED_WS353 = 0.01
 
 
 def batched_targets(summary: dict) -> dict:
-    """Each sparkw2v-only kernel variant against gensim's speed and the classic kernel's quality (medians
-    over the repeats, each repeat one seed)."""
+    """The batched kernel against gensim's speed and the classic kernel's quality (medians over the
+    repeats, each repeat one seed): it must not lose more than the tolerances (gaining is allowed)."""
     out: dict = {}
     for model, peers in summary.items():
         classic_model = MODELS[model].get("peers_as")
-        if classic_model is None or classic_model not in summary:
+        if MODELS[model].get("kernel") != "batched" or classic_model not in summary:
             continue
         mine, classic = peers.get("sparkw2v") or {}, summary[classic_model].get("sparkw2v") or {}
         cpu = ((peers.get("gensim") or {}).get("sparkw2v_vs") or {}).get("cpu_speed_ratio")
@@ -529,9 +532,9 @@ def batched_targets(summary: dict) -> dict:
                                     "pass": None if cpu is None else cpu >= TARGET_BATCHED_CPU_SPEED},
             "cpu_speed_vs_classic": ratio(mine.get("cpu_words_per_sec"), classic.get("cpu_words_per_sec")),
             "analogy_vs_classic": {"diff_points": analogy, "tolerance_points": TARGET_BATCHED_ANALOGY_POINTS,
-                                   "pass": None if analogy is None else abs(analogy) <= TARGET_BATCHED_ANALOGY_POINTS},
+                                   "pass": None if analogy is None else analogy >= -TARGET_BATCHED_ANALOGY_POINTS},
             "ws353_vs_classic": {"diff": ws353, "tolerance": TARGET_BATCHED_WS353,
-                                 "pass": None if ws353 is None else abs(ws353) <= TARGET_BATCHED_WS353},
+                                 "pass": None if ws353 is None else ws353 >= -TARGET_BATCHED_WS353},
         }
     return out
 
@@ -651,6 +654,7 @@ def markdown(results: dict) -> str:
     ]
     lines += targets_markdown(results.get("targets") or targets(results["summary"]), smoke)
     lines += batched_markdown(batched_targets(results["summary"]))
+    lines += loss_markdown(results["summary"])
     if results.get("rendered"):
         r = results["rendered"]
         lines += ["", f"*Tables re-rendered from the results JSON on {r['date']} (`{r['command']}`); "
@@ -701,13 +705,31 @@ def targets_markdown(checks: dict, smoke: bool) -> list[str]:
     return lines
 
 
+def loss_markdown(summary: dict) -> list[str]:
+    """What the training loss costs: sparkw2v's words/CPU-s with the loss on against the same model without."""
+    lines = []
+    for model, peers in summary.items():
+        plain = MODELS[model].get("peers_as")
+        if not MODELS[model].get("compute_loss") or plain not in summary:
+            continue
+        on, off = (peers.get("sparkw2v") or {}), (summary[plain].get("sparkw2v") or {})
+        speed = ratio(on.get("cpu_words_per_sec"), off.get("cpu_words_per_sec"))
+        cost = None if speed is None else 100.0 * (1.0 / speed - 1.0)
+        lines += ["", "## What the training loss costs", "",
+                  f"{model} against {plain}: {fmt(on.get('cpu_words_per_sec'), ',.0f')} against "
+                  f"{fmt(off.get('cpu_words_per_sec'), ',.0f')} words/CPU-s (medians of {on.get('runs')} and "
+                  f"{off.get('runs')} runs): the loss adds {fmt(cost, '.1f')}% to the training's CPU time "
+                  "(target: at most 3%)."]
+    return lines
+
+
 def batched_markdown(checks: dict) -> list[str]:
     if not checks:
         return []
     lines = ["", "## Targets: the batched kernel", "",
-             f"Words/CPU-s at least {TARGET_BATCHED_CPU_SPEED:.1f}× gensim's; analogy within "
-             f"{TARGET_BATCHED_ANALOGY_POINTS:.1f} point and WordSim-353 within {TARGET_BATCHED_WS353:.2f} of sparkw2v's "
-             "classic kernel (medians over the repeats, one seed each).", "",
+             f"Words/CPU-s at least {TARGET_BATCHED_CPU_SPEED:.1f}× gensim's; analogy no more than "
+             f"{TARGET_BATCHED_ANALOGY_POINTS:.1f} point and WordSim-353 no more than {TARGET_BATCHED_WS353:.2f} below "
+             "sparkw2v's classic kernel (medians over the repeats, one seed each).", "",
              "| model | runs | words/CPU-s vs gensim | vs the classic kernel | analogy Δ vs classic | WS353 Δ vs classic |",
              "|---|---:|---|---|---|---|"]
     for model, c in checks.items():
