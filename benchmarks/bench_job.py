@@ -222,7 +222,8 @@ def main(argv=None) -> int:
             for repeat in range(1, args.repeats + 1):
                 seed = args.seed + repeat - 1
                 cores_list = (1, 2) if args.two_cores else (1,)
-                runs = [("sparkw2v", k, c) for k in kernels for c in cores_list] + [("gensim", None, 1)]
+                usable = [k for k in kernels if k == "classic" or model == "sgns"]  # batched: skip-gram NS only
+                runs = [("sparkw2v", k, c) for k in usable for c in cores_list] + [("gensim", None, 1)]
                 for peer, kernel, cores in runs:
                     record = {"model": model, "epochs": epochs, "repeat": repeat, "seed": seed, "peer": peer,
                               "kernel": kernel, "cores": cores, "loadavg_before": os.getloadavg()}
