@@ -113,12 +113,13 @@ def main(argv=None) -> dict:
     p.add_argument("--divide-by-all", action="store_true", help="scaled: divide every row by E")
     p.add_argument("--lam", type=float, default=1.0, help="adaptive: curvature per update")
     p.add_argument("--max-copy-alpha", type=float, default=TrainConfig.max_copy_alpha, help="library: the rate cap")
+    p.add_argument("--kernel", default="classic", help="classic or batched (skip-gram NS only)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=None, help="append the result line to this file")
     args = p.parse_args(argv)
 
     config = TrainConfig(architecture=args.architecture, loss=args.loss, sample=args.sample, epochs=args.epochs,
-                         syncs_per_epoch=args.syncs, seed=args.seed, compute_loss=False,
+                         syncs_per_epoch=args.syncs, seed=args.seed, compute_loss=False, kernel=args.kernel,
                          max_copy_alpha=args.max_copy_alpha).validate()
     rate, momentum, least_divisor = args.rate, args.momentum, args.rate
     if args.rule == "library":
