@@ -34,7 +34,6 @@ import statistics
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -263,25 +262,9 @@ def run(args) -> int:
     results["invocations"].append(invocation)
     bench = CopiesBench(argparse.Namespace(**vars(args), interleave=None), corpus)
     todo = [i for i in plan(args) if "error" in results["runs"].get(i["key"], {"error": 1})]
-    failures = 0
     try:
-        for number, item in enumerate(todo, 1):
-            log(f"[{number}/{len(todo)}] {item['key']}")
-            record = {k: v for k, v in item.items() if k != "key"}
-            try:
-                out, wv = bench.run(item)
-                record.update(out, quality=bs.evaluate(wv, args.eval_dir))
-                log(f"{item['key']}: {bs.quality_line(record['quality'])}")
-            except Exception as exc:
-                failures += 1
-                record.update(error=repr(exc), traceback=traceback.format_exc())
-                log(f"{item['key']}: FAILED {exc!r}")
-            results["runs"][item["key"]] = record
-            bs.write_json(stem + ".json", results)
-            with open(stem + ".md", "w") as handle:
-                handle.write(markdown(results))
-            plot(results, stem + ".png")
-            gc.collect()
+        failures = bs.run_plan(bench, todo, results, stem, markdown, args.eval_dir,
+                               after_each=lambda: (plot(results, stem + ".png"), gc.collect()))
     finally:
         bench.stop()
     print(markdown(results))

@@ -500,6 +500,31 @@ def write_json(path: str, results: dict) -> None:
     os.replace(tmp, path)
 
 
+def run_plan(bench, todo: list[dict], results: dict, stem: str, markdown, eval_dir: str, after_each=None) -> int:
+    """Run the planned items in turn (bench.run(item) -> (record, word vectors)), scoring each and rewriting
+    STEM.json and STEM.md after each, so an interrupted invocation keeps what it measured; a failed item is
+    recorded with its traceback and the next one runs. Returns the number of failures."""
+    failures = 0
+    for number, item in enumerate(todo, 1):
+        log(f"[{number}/{len(todo)}] {item['key']}")
+        record = {k: v for k, v in item.items() if k != "key"}
+        try:
+            out, wv = bench.run(item)
+            record.update(out, quality=evaluate(wv, eval_dir))
+            log(f"{item['key']}: {quality_line(record['quality'])}")
+        except Exception as exc:
+            failures += 1
+            record.update(error=repr(exc), traceback=traceback.format_exc())
+            log(f"{item['key']}: FAILED {exc!r}")
+        results["runs"][item["key"]] = record
+        write_json(stem + ".json", results)
+        with open(stem + ".md", "w") as handle:
+            handle.write(markdown(results))
+        if after_each is not None:
+            after_each()
+    return failures
+
+
 def spark_versions() -> dict:
     out = {}
     try:

@@ -36,7 +36,6 @@ import os
 import shutil
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -297,23 +296,8 @@ def main(argv=None) -> int:
         "machine": bk.machine(), "versions": {**bk.versions(), **bs.spark_versions()}})
     bench = WarmStartBench(args, corpus, day1, day2)
     todo = [i for i in plan(args) if "error" in results["runs"].get(i["key"], {"error": 1})]
-    failures = 0
     try:
-        for number, item in enumerate(todo, 1):
-            log(f"[{number}/{len(todo)}] {item['key']}")
-            record = {k: v for k, v in item.items() if k != "key"}
-            try:
-                out, wv = bench.run(item)
-                record.update(out, quality=bs.evaluate(wv, args.eval_dir))
-                log(f"{item['key']}: {bs.quality_line(record['quality'])}")
-            except Exception as exc:
-                failures += 1
-                record.update(error=repr(exc), traceback=traceback.format_exc())
-                log(f"{item['key']}: FAILED {exc!r}")
-            results["runs"][item["key"]] = record
-            bs.write_json(stem + ".json", results)
-            with open(stem + ".md", "w") as handle:
-                handle.write(markdown(results))
+        failures = bs.run_plan(bench, todo, results, stem, markdown, args.eval_dir)
     finally:
         bench.stop()
     print(markdown(results))
