@@ -3,9 +3,12 @@
 PySpark runs each task in its own Python process. Two kinds of file let processes of one host share
 parameters without each holding its own copy:
 
-- The round's parameters (local mode only). The driver keeps its global copy in a file mapped from
-  shared memory and its Python workers map the same file read-only, so in local mode the parameters
-  are never pickled, broadcast or deserialised. On a cluster they travel as a Spark broadcast.
+- The round's parameters. In local mode the driver keeps its global copy in a file mapped from shared
+  memory and its Python workers map the same file read-only, so the parameters are never pickled,
+  broadcast or deserialised. On a cluster they travel as Spark broadcasts of at most 64 MiB each (a
+  single broadcast is joined whole in the executor JVM's heap), and the first task of a round on an
+  executor writes them, one piece at a time, into a read-only base file that all its workers map
+  (`attach_base`): one copy per executor instead of one unpickled copy per Python worker.
 - An executor's training copy (`local_copy="executor"`). The first task of a round to arrive writes
   the round's parameters into a new file and publishes it with an atomic link, under a lock so that
   no other task loads the parameters in the meantime; every task of that round on that executor then
@@ -41,7 +44,7 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -128,21 +131,34 @@ def open_params_file(path: str, shapes: Shapes) -> Params:
 
 
 def attach(directory: str, run_id: str, sequence: int, shapes: Shapes,
-           load: Callable[[], Params]) -> tuple[Params, np.ndarray]:
+           load: Callable[[], Iterable[np.ndarray]]) -> tuple[Params, np.ndarray]:
     """Map this executor's copy for round `sequence` of run `run_id`, creating it from `load()` if needed.
 
-    Only the task that creates the copy calls `load`. Returns the three matrices and the int64 header
-    (the word counter, then the task slots of `join` and `leave`), all views of the mapping, which stays
-    open as long as they live. Files of earlier rounds of the same run are removed on the way.
+    Only the task that creates the copy calls `load`, which yields the matrices' values in order (whole
+    matrices or consecutive row blocks). Returns the three matrices and the int64 header (the word
+    counter, then the task slots of `join` and `leave`), all views of the mapping, which stays open as
+    long as they live. Files of earlier rounds of the same run are removed on the way.
     """
+    return _map(_publish(directory, run_id, f"{sequence:06d}.bin", shapes, load), shapes, writable=True)
+
+
+def attach_base(directory: str, run_id: str, sequence: int, shapes: Shapes,
+                load: Callable[[], Iterable[np.ndarray]]) -> Params:
+    """The round's parameters on this executor, mapped read-only; the first task to ask writes them from
+    `load()` (as `attach` does), the others wait for it and map the same file."""
+    return _map(_publish(directory, run_id, f"{sequence:06d}.base", shapes, load), shapes, writable=False)[0]
+
+
+def _publish(directory: str, run_id: str, name: str, shapes: Shapes, load: Callable[[], Iterable[np.ndarray]]) -> str:
+    sequence = int(name.split(".")[0])
     remove_files(directory, run_id, before=sequence)
-    path = os.path.join(directory, f"{PREFIX}{executor_pid()}-{run_id}-{sequence:06d}.bin")
+    path = os.path.join(directory, f"{PREFIX}{executor_pid()}-{run_id}-{name}")
     if not os.path.exists(path):
         with _directory_lock(directory):
             if not os.path.exists(path):
                 sweep_stale(directory)
                 _write(path, shapes, load)
-    return _map(path, shapes, writable=True)
+    return path
 
 
 def round_files(run_id: str, sequence: int) -> list[str]:
@@ -151,15 +167,18 @@ def round_files(run_id: str, sequence: int) -> list[str]:
             for path in glob.glob(os.path.join(directory, f"{PREFIX}*-{run_id}-{sequence:06d}.bin"))]
 
 
-def _write(path: str, shapes: Shapes, load: Callable[[], Params]) -> None:
-    """Write the header and the matrices to `path` through a temporary name, then publish it atomically."""
+def _write(path: str, shapes: Shapes, load: Callable[[], Iterable[np.ndarray]]) -> None:
+    """Write the header and the values `load()` yields to `path` through a temporary name, then publish
+    it atomically."""
     part = f"{path}.{uuid.uuid4().hex}.part"
     try:
         with open(part, "wb") as handle:
             handle.write(bytes(HEADER_BYTES))
-            for matrix, shape in zip(load(), shapes):
-                assert matrix.shape == tuple(shape), (matrix.shape, shape)
-                np.ascontiguousarray(matrix, dtype=np.float32).tofile(handle)
+            for values in load():
+                np.ascontiguousarray(values, dtype=np.float32).tofile(handle)
+            written = handle.tell()
+        if written != file_bytes(shapes):
+            raise ValueError(f"parameters of {written - HEADER_BYTES} bytes for shapes {list(shapes)}")
         os.link(part, path)
     except FileExistsError:
         pass  # published by another process first

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 BLOCK_BYTES = 2**20   # the unit of the parameter combine: blocks of rows of about this size (pyspark buffers
                       # hundreds of a task's shuffle records before it hands them to the JVM)
 COMBINE_BYTES = 64 * 2**20  # at most about this much of the model per combine partition: each travels whole
+PIECE_BYTES = 64 * 2**20  # at most this much of the model per broadcast (see broadcast_pieces)
                             # through the JVMs to the driver (a 1.1 GB partition ran a 4 GB driver out of heap)
 _STATS = -1            # key of the per-partition statistics record in the combine
 
@@ -199,26 +200,25 @@ def memory_needs(one_copy: int, *, local: bool, per_executor: bool, tasks: int, 
     """Bytes each kind of process holds at its peak, for a model of `one_copy` bytes.
 
     driver Python:    the global copy, the block momentum's velocity, one partition of combined rows.
-    driver JVM:       the broadcast's pieces (a cluster only: local workers map the driver's copy), one
-                      combine partition on its way to Python (three times: the task's result, its
-                      serialised form, the buffer served to Python).
-    executor JVM:     (a cluster) the broadcast twice: its pieces, and their join in the heap before Python
-                      reads it (2 GB executors ran out of heap on a 1.1 GB model).
-    executor Python:  per task, the round's parameters (a cluster: each worker unpickles the broadcast;
-                      local: mapped, free) and its own copy (local_copy="partition"), or one shared copy
-                      per executor (local_copy="executor"); per task, the rows in flight to the combine.
+    driver JVM:       the broadcast pieces (a cluster only: local workers map the driver's copy; Spark
+                      keeps them in memory where it has room), one combine partition on its way to Python
+                      (three times: the task's result, its serialised form, the buffer served to Python).
+    executor JVM:     (a cluster) a broadcast piece, twice: its blocks and their join in the heap.
+    executor Python:  the round's parameters (a cluster: one base file per executor; local: the driver's
+                      file, mapped), its own copy per task (local_copy="partition") or one shared copy per
+                      executor (local_copy="executor"), and per task the rows in flight to the combine.
     In local mode every one of them is a process of this machine.
     """
     in_flight = tasks * min(one_copy, PYTHON_WORKER_BUFFER)
     received = 3 * one_copy // combine_partitions(one_copy, partitions)
-    copies = (1 if per_executor else tasks) + (0 if local else tasks)
+    copies = (1 if per_executor else tasks) + (0 if local else 1)
     needs = {"driver Python": one_copy * (1 + momentum) + received // 3,
              "driver JVM": (0 if local else one_copy + JVM_RESERVED) + received,
              "executor Python": copies * one_copy + in_flight}
     if local:
         needs["machine"] = needs["driver Python"] + needs["driver JVM"] + needs["executor Python"]
     else:
-        needs["executor JVM"] = 2 * one_copy + JVM_RESERVED
+        needs["executor JVM"] = 2 * min(one_copy, PIECE_BYTES) + JVM_RESERVED
     return needs
 
 
@@ -409,7 +409,7 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
         tables.destroy()
         if params_file is not None:
             os.unlink(params_file)  # the mapping, and so `params`, stays valid until it is dropped
-        if config.local_copy == "executor":
+        if config.local_copy == "executor" or params_file is None:
             _remove_shared_copies(sc, run_id)
     return TrainResult(vocab, params, metrics)
 
@@ -462,37 +462,40 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
     """
     started = time.perf_counter()
     shapes = [m.shape for m in params]
-    if params_file is None:
-        shared = sc.broadcast(params)
-        round_params = lambda: shared.value  # noqa: E731 (a closure the tasks call)
-    else:
-        shared = None
-        round_params = lambda: shared_copy.open_params_file(params_file, shapes)  # noqa: E731
-    broadcast_seconds = time.perf_counter() - started
     rounds = config.syncs_per_epoch
+    sequence = step.epoch * rounds + step.round
+    copy_bytes = shared_copy.file_bytes(shapes)
+    pieces = [] if params_file is not None else broadcast_pieces(sc, params)
+
+    def round_params():
+        if params_file is not None:
+            return shared_copy.open_params_file(params_file, shapes)
+        return shared_copy.attach_base(shared_copy.scratch_directory(copy_bytes), run_id, sequence, shapes,
+                                       lambda: load_pieces(pieces))
+
+    broadcast_seconds = time.perf_counter() - started
     averaging = config.averaging
     per_executor = config.local_copy == "executor"
     executors = copies if per_executor else 0
     scale = config.alpha_factor(copies)
     least_divisor = config.combine_divisor(copies)
-    copy_bytes = shared_copy.file_bytes(shapes)
     block_size = max(1, BLOCK_BYTES // (4 * shapes[0][1]))
     executor_words = max(total_words / rounds / max(executors, 1), 1.0)  # one executor's share of the round
-    sequence = step.epoch * rounds + step.round
     seeds = [round_seed(config, step.epoch, step.round, p) for p in range(partitions)]
 
     def train_partition(p, records):
         task_started = time.perf_counter()
+        if per_executor or pieces:
+            for earlier in shared_copy.directories():  # the last round's files no longer take room
+                shared_copy.remove_files(earlier, run_id, before=sequence)
         base = round_params()
         slices = []
         for ids, offsets in records:
             first, last = round_bounds(offsets, step.round, rounds)
             slices.append((ids, offsets[first:last + 1]))
         if per_executor:
-            for earlier in shared_copy.directories():  # the last round's copy no longer takes room
-                shared_copy.remove_files(earlier, run_id, before=sequence)
             directory = shared_copy.scratch_directory(copy_bytes)
-            local, header = shared_copy.attach(directory, run_id, sequence, shapes, round_params)
+            local, header = shared_copy.attach(directory, run_id, sequence, shapes, lambda: base)
             progress, owner = header[:1], shared_copy.copy_group()
             shared_copy.join(directory, header)
         else:
@@ -577,14 +580,35 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
         apply_seconds += time.perf_counter() - applying
     velocity = update.finish()
     combined.unpersist()
-    if shared is not None:
-        shared.destroy()
+    for piece in pieces:
+        piece.destroy()
     ended = time.perf_counter()
     phases = {"broadcast_seconds": broadcast_seconds, "kernel_seconds": max((s[6] for s in stats), default=0.0),
               "task_overhead_seconds": max((s[7] for s in stats), default=0.0),
               "train_and_combine_seconds": combined_at - started - broadcast_seconds,
               "collect_seconds": ended - combined_at - apply_seconds, "apply_seconds": apply_seconds}
     return stats, phases, driver_bytes, velocity
+
+
+def broadcast_pieces(sc, params: Params) -> list[Broadcast]:
+    """The parameters as broadcasts of at most PIECE_BYTES each, in file order (see load_pieces).
+
+    An executor JVM joins each broadcast whole in its heap before its Python workers can read it, so one
+    broadcast of a 2 GB model needs more than 2 GB of executor heap; pieces need one piece of it."""
+    pieces = []
+    for matrix in params:
+        rows = max(1, PIECE_BYTES // max(matrix[0].nbytes if len(matrix) else 1, 1))
+        for start in range(0, len(matrix), rows):
+            pieces.append(sc.broadcast(matrix[start:start + rows]))
+    return pieces
+
+
+def load_pieces(pieces: list[Broadcast]):
+    """On an executor: each piece's rows in turn, each dropped from the worker's broadcast cache once read
+    (pyspark keeps a value it has loaded for the life of the worker: the whole model, piece by piece)."""
+    for piece in pieces:
+        yield piece.value
+        vars(piece).pop("_value", None)
 
 
 def _rule_text(record: dict) -> str:

@@ -154,3 +154,35 @@ def test_executor_copy_trains_one_shared_copy_and_removes_its_files(spark, small
 
     assert last_epoch_loss(per_executor) < last_epoch_loss(per_partition)
     assert _shared_files(spark) == []
+
+
+def test_cluster_parameters_travel_in_pieces_and_land_in_one_base_file_per_executor(spark, tmp_path, monkeypatch):
+    """On a cluster the round's parameters are broadcast in pieces of at most PIECE_BYTES, and the first task
+    of an executor writes them into one read-only base file; no worker keeps the pieces it loaded."""
+    from sparkw2v import shared_copy, trainer
+    from sparkw2v.params import Params
+
+    rng = np.random.default_rng(3)
+    params = Params(rng.random((50, 4), dtype=np.float32), np.zeros((0, 4), np.float32),
+                    rng.random((30, 4), dtype=np.float32))
+    monkeypatch.setattr(trainer, "PIECE_BYTES", 7 * 16)  # 7 rows of 4 floats per piece
+    pieces = trainer.broadcast_pieces(spark.sparkContext, params)
+    assert len(pieces) == 8 + 5
+    shapes = [m.shape for m in params]
+    directory = str(tmp_path)
+
+    def load_in_task(_):
+        base = shared_copy.attach_base(directory, "run", 0, shapes, lambda: trainer.load_pieces(pieces))
+        kept = [piece for piece in pieces if "_value" in vars(piece)]
+        yield [m.copy() for m in base], len(kept)
+
+    try:
+        results = spark.sparkContext.parallelize(range(4), 4).mapPartitions(load_in_task).collect()
+    finally:
+        for piece in pieces:
+            piece.destroy()
+    for loaded, kept in results:
+        assert kept == 0
+        for got, expected in zip(loaded, params):
+            assert np.array_equal(got, expected)
+    assert len([n for n in os.listdir(directory) if n.endswith(".base")]) == 1

@@ -58,6 +58,36 @@ def test_a_new_round_removes_the_files_of_earlier_rounds_of_the_same_run(tmp_pat
     assert [name.split("-", 2)[2] for name in _ours(tmp_path)] == ["other-000000.bin"]
 
 
+def test_a_cluster_round_base_is_written_once_from_row_pieces_and_mapped_read_only(tmp_path):
+    base = _params()
+    pieces = [base.syn0[:2], base.syn0[2:], base.syn1neg[:4], base.syn1neg[4:]]  # syn1 has no rows
+    loads = []
+
+    def load():
+        loads.append(1)
+        return iter(pieces)
+
+    first = shared_copy.attach_base(str(tmp_path), "run", 7, _shapes(base), load)
+    second = shared_copy.attach_base(str(tmp_path), "run", 7, _shapes(base), load)
+    assert loads == [1]
+    for mapped, expected in zip(second, base):
+        assert np.array_equal(mapped, expected) and not mapped.flags.writeable
+    # the training copy of the same round is made from the base, beside it
+    copy, _ = shared_copy.attach(str(tmp_path), "run", 7, _shapes(base), lambda: first)
+    copy.syn0[0, 0] = 99.0
+    assert first.syn0[0, 0] == base.syn0[0, 0]
+    assert [name.split("-", 2)[2] for name in _ours(tmp_path)] == ["run-000007.base", "run-000007.bin"]
+    shared_copy.attach_base(str(tmp_path), "run", 8, _shapes(base), load)  # the next round
+    assert [name.split("-", 2)[2] for name in _ours(tmp_path)] == ["run-000008.base"]
+
+
+def test_parameters_that_do_not_fill_the_shapes_are_never_published(tmp_path):
+    base = _params()
+    with pytest.raises(ValueError, match="bytes for shapes"):
+        shared_copy.attach_base(str(tmp_path), "run", 0, _shapes(base), lambda: iter([base.syn0]))
+    assert _ours(tmp_path) == []
+
+
 def test_the_drivers_copy_is_shared_read_only_with_its_workers(tmp_path):
     params = _params()
     mine, path = shared_copy.create_params_file(str(tmp_path), "run", params)
