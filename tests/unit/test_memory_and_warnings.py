@@ -1,0 +1,43 @@
+"""What the trainer expects each process to hold, and the warnings for settings known to lose quality.
+
+Pure functions of the configuration: no Spark session is started here."""
+import logging
+
+from sparkw2v import trainer
+from sparkw2v.config import TrainConfig
+
+GIB = 2**30
+
+
+def test_a_cluster_executor_holds_two_copies_in_python_and_one_piece_in_its_jvm():
+    needs = trainer.memory_needs(2 * GIB, local=False, per_executor=True, tasks=2, partitions=4, momentum=False)
+    # the base file and the shared training copy, plus each task's rows in flight
+    assert needs["executor Python"] == 2 * 2 * GIB + 2 * trainer.PYTHON_WORKER_BUFFER
+    # the broadcast travels in pieces: the heap never joins the whole model
+    assert needs["executor JVM"] == 2 * trainer.PIECE_BYTES + trainer.JVM_RESERVED
+    assert needs["driver JVM"] >= 2 * GIB  # the pieces, where Spark keeps them in memory
+    assert "machine" not in needs
+
+
+def test_partition_copies_on_a_cluster_hold_one_copy_per_task_beside_the_shared_base():
+    needs = trainer.memory_needs(GIB, local=False, per_executor=False, tasks=3, partitions=6, momentum=True)
+    assert needs["executor Python"] == (3 + 1) * GIB + 3 * trainer.PYTHON_WORKER_BUFFER
+    assert needs["driver Python"] >= 2 * GIB  # the global copy and the momentum's velocity
+
+
+def test_local_mode_counts_every_process_against_the_machine():
+    needs = trainer.memory_needs(GIB, local=True, per_executor=True, tasks=2, partitions=2, momentum=False)
+    assert needs["machine"] == needs["driver Python"] + needs["driver JVM"] + needs["executor Python"]
+    assert "executor JVM" not in needs
+
+
+def test_the_batched_kernel_warns_at_many_copies_with_the_measured_loss(caplog):
+    config = TrainConfig(kernel="batched", num_partitions=8, syncs_per_epoch=16).validate()
+    with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
+        trainer.warn_known_losses(config, 8)
+    assert "kernel=batched at 8 copies" in caplog.text and "27.98%" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
+        trainer.warn_known_losses(config, 2)
+        trainer.warn_known_losses(TrainConfig(num_partitions=8, syncs_per_epoch=16).validate(), 8)
+    assert "batched" not in caplog.text
