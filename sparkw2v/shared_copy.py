@@ -149,7 +149,8 @@ def attach_base(directory: str, run_id: str, sequence: int, shapes: Shapes,
     return _map(_publish(directory, run_id, f"{sequence:06d}.base", shapes, load), shapes, writable=False)[0]
 
 
-def _publish(directory: str, run_id: str, name: str, shapes: Shapes, load: Callable[[], Iterable[np.ndarray]]) -> str:
+def _publish(directory: str, run_id: str, name: str, shapes: Shapes,
+             load: Callable[[], Iterable[np.ndarray]]) -> str:
     sequence = int(name.split(".")[0])
     remove_files(directory, run_id, before=sequence)
     path = os.path.join(directory, f"{PREFIX}{executor_pid()}-{run_id}-{name}")

@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 BLOCK_BYTES = 2**20   # the unit of the parameter combine: blocks of rows of about this size (pyspark buffers
                       # hundreds of a task's shuffle records before it hands them to the JVM)
 COMBINE_BYTES = 64 * 2**20  # at most about this much of the model per combine partition: each travels whole
-PIECE_BYTES = 64 * 2**20  # at most this much of the model per broadcast (see broadcast_pieces)
                             # through the JVMs to the driver (a 1.1 GB partition ran a 4 GB driver out of heap)
+PIECE_BYTES = 64 * 2**20    # at most this much of the model per broadcast (see broadcast_pieces)
 _STATS = -1            # key of the per-partition statistics record in the combine
 
 
@@ -455,8 +455,9 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
     """One broadcast -> train -> combine cycle, applied to `params` in place.
 
     Returns per-partition stats, phase times, the bytes the driver received and the block momentum's
-    velocity. The round's parameters reach the tasks as a broadcast, or, in local mode, as the driver's
-    own mapped file (`params_file`); the driver updates them only after every task of the round ended.
+    velocity. The round's parameters reach the tasks as broadcast pieces that each executor writes once
+    into a shared base file, or, in local mode, as the driver's own mapped file (`params_file`); the
+    driver updates them only after every task of the round ended.
 
     local_copy="partition": each task trains its own copy of the round's parameters.
     local_copy="executor": the tasks of one executor train one shared copy (shared_copy.py); each row
@@ -601,7 +602,7 @@ def broadcast_pieces(sc, params: Params) -> list[Broadcast]:
     broadcast of a 2 GB model needs more than 2 GB of executor heap; pieces need one piece of it."""
     pieces = []
     for matrix in params:
-        rows = max(1, PIECE_BYTES // max(matrix[0].nbytes if len(matrix) else 1, 1))
+        rows = max(1, PIECE_BYTES // (matrix.shape[1] * matrix.itemsize))
         for start in range(0, len(matrix), rows):
             pieces.append(sc.broadcast(matrix[start:start + rows]))
     return pieces
