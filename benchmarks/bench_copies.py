@@ -62,11 +62,12 @@ def plan(args) -> list[dict]:
 
 
 def library_config(model: str, copies: int, epochs: int, seed: int):
-    """The job's defaults, but for the model, the copies and the run length."""
+    """The job's defaults, but for the model, the copies and the run length; partition copies, so that E
+    partitions on one machine are E copies combined (the default executor copy would make them one)."""
     from sparkw2v.config import TrainConfig
     spec = bs.MODELS[model]
     return TrainConfig(architecture="skipgram", loss=spec["loss"], sample=spec["sample"], epochs=epochs,
-                       num_partitions=copies, seed=seed).validate()
+                       num_partitions=copies, seed=seed, local_copy="partition").validate()
 
 
 class CopiesBench(bs.Bench):

@@ -59,7 +59,7 @@ class TrainConfig:
     syncs_per_epoch: int | None = None
     interleave: int = 4
     averaging: str = "scaled"
-    local_copy: str = "partition"
+    local_copy: str = "executor"
     scale_alpha: bool | None = None
     max_copy_alpha: float | None = None
     block_momentum: float | None = None

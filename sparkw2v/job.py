@@ -145,10 +145,10 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                       help="with --averaging scaled: momentum of the combined update across syncs "
                            "(0 <= x < 1); default: 1 - (copy rate factor / copies), at most 0.75")
     dist.add_argument("--local-copy", choices=LOCAL_COPIES, default=_DEFAULTS.local_copy,
-                      help="'partition': every partition trains its own copy of the parameters (runs are "
-                           "bit-identical); 'executor': the partitions of one executor train one shared copy "
-                           "in place, as word2vec.c's threads do, and only the executors' copies are averaged "
-                           "(quality holds as partitions grow; runs are not bit-identical)")
+                      help="'executor' (default): the partitions of one executor train one shared copy in "
+                           "place, as word2vec.c's threads do, and only the executors' copies are averaged "
+                           "(quality holds as partitions grow; runs are not bit-identical); 'partition': every "
+                           "partition trains its own copy of the parameters (runs are bit-identical)")
     dist.add_argument("--checkpoint-dir", default=None, metavar="DIR",
                       help="save parameters, vocabulary, config and metrics after every epoch (any "
                            "Hadoop filesystem path)")

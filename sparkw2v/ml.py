@@ -171,10 +171,10 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
     blockMomentum = _param("blockMomentum", "with averaging 'scaled': momentum of the combined update "
                            "across syncs (0 <= blockMomentum < 1, or None: 1 - alpha factor / copies)",
                            _to_optional_float)
-    localCopy = _param("localCopy", "'partition': each partition trains its own copy of the parameters "
-                       "(bit-identical runs); 'executor': the partitions of one executor share one copy "
-                       "(Hogwild, as word2vec.c's threads) and only executor copies are averaged (one of "
-                       "'partition', 'executor')",
+    localCopy = _param("localCopy", "'executor' (default): the partitions of one executor share one copy "
+                       "(Hogwild, as word2vec.c's threads) and only executor copies are averaged; "
+                       "'partition': each partition trains its own copy of the parameters (bit-identical "
+                       "runs) (one of 'partition', 'executor')",
                        TypeConverters.toString)
     scaleAlpha = _param("scaleAlpha", "with averaging 'touched' or 'mean': multiply each copy's learning "
                         "rate by the number of copies averaged (partitions, or executors with localCopy "

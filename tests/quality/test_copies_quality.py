@@ -43,7 +43,7 @@ RULES = {"one copy": dict(num_partitions=1),
 
 def copies_config(seed: int, **rule) -> TrainConfig:
     return TrainConfig(architecture="skipgram", loss="ns", vector_size=16, window=3, min_count=1, sample=0.0,
-                       epochs=3, seed=seed + 100, **rule)
+                       epochs=3, seed=seed + 100, local_copy="partition", **rule)
 
 
 def train_copies(spark, sentences, config: TrainConfig):

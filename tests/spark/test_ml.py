@@ -12,7 +12,7 @@ from sparkw2v.config import ConfigError
 
 pytestmark = pytest.mark.spark
 
-PARAMS = dict(vectorSize=16, maxIter=2, minCount=3, numPartitions=2, seed=7)
+PARAMS = dict(vectorSize=16, maxIter=2, minCount=3, numPartitions=2, seed=7, localCopy="partition")
 
 
 @pytest.fixture(scope="module")

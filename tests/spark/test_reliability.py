@@ -89,7 +89,7 @@ def test_model_too_large_for_memory_is_refused_with_both_numbers(spark, demo_cor
 
     monkeypatch.setattr(trainer, "available_memory", lambda: 300 * 2**20)
     with pytest.raises(MemoryBudgetError) as info:
-        train(spark, InputSpec([str(demo_corpus)]), TrainConfig(vector_size=2_000, epochs=1))
+        train(spark, InputSpec([str(demo_corpus)]), TrainConfig(vector_size=2_000, epochs=1, local_copy="partition"))
     message = str(info.value)
     assert re.search(r"needs about [\d,]+ MiB in the machine .*\(MemAvailable\) is 300 MiB", message), message
     assert "--local-copy executor" in message
@@ -116,7 +116,7 @@ def small_corpus(tmp_path, demo_corpus):
 def test_resume_is_bit_identical_and_refuses_other_configs(spark, tmp_path, small_corpus, momentum):
     """With a block momentum, its velocity is part of the checkpoint, or the resumed run would differ."""
     config = TrainConfig(vector_size=16, epochs=3, min_count=3, num_partitions=2, syncs_per_epoch=2,
-                         block_momentum=momentum)
+                         block_momentum=momentum, local_copy="partition")
     uninterrupted = train(spark, InputSpec([small_corpus]), config)
     store = CheckpointStore(HadoopFS(spark), str(tmp_path / "ckpt"), keep=2)
     train(spark, InputSpec([small_corpus]), config, checkpoints=store)

@@ -26,7 +26,7 @@ def small_corpus(tmp_path_factory, demo_corpus):
 
 
 def _config(**changes):
-    return TrainConfig(vector_size=24, epochs=2, min_count=3, sample=1e-3, **changes)
+    return TrainConfig(vector_size=24, epochs=2, min_count=3, sample=1e-3, **{"local_copy": "partition", **changes})
 
 
 @pytest.mark.parametrize("architecture,loss", MODELS)
@@ -72,7 +72,7 @@ def test_one_partition_interleaved_like_the_single_process_trainer(spark, demo_c
     path = tmp_path / "larger.txt"
     with gzip.open(demo_corpus, "rt", encoding="utf-8") as src:
         path.write_text("".join(line for _, line in zip(range(120), src)), encoding="utf-8")
-    config = TrainConfig(vector_size=8, window=2, epochs=1, min_count=5, num_partitions=1)
+    config = TrainConfig(vector_size=8, window=2, epochs=1, min_count=5, num_partitions=1, local_copy="partition")
     distributed = train(spark, InputSpec([str(path)]), config)
     local = train_local(config=config, paths=[str(path)])
     input_order = train_local(config=config.replace(interleave=1), paths=[str(path)])
@@ -86,7 +86,8 @@ def test_no_compute_loss_gives_the_same_vectors_and_says_loss_off(spark, small_c
     from sparkw2v.vectors import WordVectors
 
     common = ["--input", str(small_corpus), "--architecture", "skipgram", "--loss", "ns+hs", "--vector-size", "24",
-              "--epochs", "2", "--min-count", "3", "--num-partitions", "2", "--syncs-per-epoch", "2"]
+              "--epochs", "2", "--min-count", "3", "--num-partitions", "2", "--syncs-per-epoch", "2",
+              "--local-copy", "partition"]
     assert main([*common, "--output", str(tmp_path / "on")]) == 0
     job_log = logging.getLogger("sparkw2v")  # the job logs to its own handler, without propagating
     job_log.addHandler(caplog.handler)

@@ -17,7 +17,7 @@ from sparkw2v.warmstart import WarmStart, alignment, load_earlier
 
 pytestmark = pytest.mark.spark
 
-COMMON = ["--vector-size", "16", "--min-count", "3", "--epochs", "1", "--num-partitions", "1"]
+COMMON = ["--vector-size", "16", "--min-count", "3", "--epochs", "1", "--num-partitions", "1", "--local-copy", "partition"]
 DATABASE = "sparkw2v_tests"
 
 
@@ -82,7 +82,8 @@ def test_warm_start_counts_shared_new_and_dropped_words_and_stays_aligned(spark,
 
 
 def test_one_partition_warm_start_is_bit_identical_to_the_single_process_trainer(spark, days, day1_model):
-    config = TrainConfig(vector_size=16, min_count=3, epochs=2, loss="ns+hs", num_partitions=1, syncs_per_epoch=2)
+    config = TrainConfig(vector_size=16, min_count=3, epochs=2, loss="ns+hs", num_partitions=1, syncs_per_epoch=2,
+                         local_copy="partition")
     earlier = load_earlier(HadoopFS(spark), str(day1_model))
     with pytest.raises(Exception, match="holds no syn1"):  # an NS model cannot seed matched HS rows
         train(spark, InputSpec([str(days[1])]), config, initial=WarmStart(earlier, "matched"))
