@@ -43,7 +43,6 @@ sys.path.insert(0, HERE)
 
 import bench_spark as bs  # noqa: E402  (first: it pins the BLAS and Numba threads to 1 before numpy loads)
 import bench_kernels as bk  # noqa: E402
-import numpy as np  # noqa: E402
 from bench_kernels import fmt, log  # noqa: E402
 
 MODELS = {"sgns": "skip-gram NS, sample 1e-4", "sghs": "skip-gram HS, sample 0"}  # bench_spark.MODELS' settings

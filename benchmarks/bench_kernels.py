@@ -594,11 +594,11 @@ def markdown(results: dict) -> str:
         f"{s['min_count']}, {s['epochs']} epoch{'s' if s['epochs'] != 1 else ''}, negative 5 (NS) / hs=1 negative 0 (HS), alpha 0.025 SG / 0.05 "
         f"CBOW, CBOW mean; one thread ({', '.join(f'{k}=1' for k in s['thread_env'])}); {results['repeats']} "
         f"repeat(s) per peer, run in turn (A B C A B C), medians quoted",
-        f"- Peers: sparkw2v = single-process trainer (train_local's steps, compute_loss off); gensim = "
-        f"`corpus_file`, `workers=1`; word2vec.c = `-threads 1`",
-        f"- **words/s = corpus tokens × epochs / train s** (word2vec.c's convention: every token read, "
-        f"out-of-vocabulary and subsampled ones included; the same numerator for every peer); "
-        f"**words/CPU-s** = the same numerator / the training's CPU seconds (user + system)",
+        "- Peers: sparkw2v = single-process trainer (train_local's steps, compute_loss off); gensim = "
+        "`corpus_file`, `workers=1`; word2vec.c = `-threads 1`",
+        "- **words/s = corpus tokens × epochs / train s** (word2vec.c's convention: every token read, "
+        "out-of-vocabulary and subsampled ones included; the same numerator for every peer); "
+        "**words/CPU-s** = the same numerator / the training's CPU seconds (user + system)",
         f"- sparkw2v Numba compile time (excluded from every timing, cold cache): "
         f"{results['sparkw2v_compile']['compile_s']:.1f} s" if results.get("sparkw2v_compile") else
         "- sparkw2v not run",

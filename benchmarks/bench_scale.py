@@ -99,12 +99,12 @@ def _meminfo() -> dict[str, int]:
 
 
 def _role(pid: int, cmdline: str, parents: dict[int, int], root: int, cmdlines: dict[int, str]) -> str | None:
-    if pid == root:
+    if "java" in cmdline.split("\0")[0] and "SparkSubmit" in cmdline:
+        return "driver JVM"  # under spark-submit, the root process itself
+    if pid == root or (parents.get(pid) == root and "train_word2vec.py" in cmdline):
         return "driver Python"
     if "CoarseGrainedExecutorBackend" in cmdline:
         return f"executor JVM {pid}"
-    if "java" in cmdline.split("\0")[0] and "SparkSubmit" in cmdline:
-        return "driver JVM"
     if "pyspark.daemon" in cmdline or "pyspark/daemon" in cmdline:
         parent = parents.get(pid, 0)
         return f"Python worker {pid}" if "pyspark.daemon" in cmdlines.get(parent, "") else "Python daemon"
@@ -239,6 +239,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cluster-workers", type=int, default=0,
                         help="also run the large job on a standalone cluster of this many one-core workers")
     parser.add_argument("--executor-memory", default="2g")
+    parser.add_argument("--cluster-conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="a Spark setting for the cluster run (repeatable)")
     parser.add_argument("--skip", nargs="*", default=[], help="runs to skip: small, gensim, local")
     parser.add_argument("--name", default="scale")
     parser.add_argument("--fresh", action="store_true", help="drop the runs already in the results file")
@@ -281,8 +283,9 @@ def main(argv=None) -> int:
         cluster = start_cluster(Path(tempfile.mkdtemp(prefix="bench-scale-cluster-")), args.cluster_workers,
                                 worker_memory=args.executor_memory)
         try:
+            extra = [arg for setting in args.cluster_conf for arg in ("--conf", setting)]
             submit, env = cluster.submit_command("--conf", f"spark.executor.memory={args.executor_memory}",
-                                                 "--driver-memory", args.driver_memory)
+                                                 "--driver-memory", args.driver_memory, *extra)
             save(f"sparkw2v-{args.words}-cluster{args.cluster_workers}",
                  run_job(large, args.dim, "", [], env=env, submit=submit))
         finally:

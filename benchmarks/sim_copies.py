@@ -113,7 +113,7 @@ def main(argv=None) -> dict:
     p.add_argument("--divide-by-all", action="store_true", help="scaled: divide every row by E")
     p.add_argument("--lam", type=float, default=1.0, help="adaptive: curvature per update")
     p.add_argument("--max-copy-alpha", type=float, default=TrainConfig.max_copy_alpha, help="library: the rate cap")
-    p.add_argument("--kernel", default="classic", help="classic or batched (skip-gram NS only)")
+    p.add_argument("--kernel", default="classic", help="classic, batched (skip-gram NS only) or auto")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=None, help="append the result line to this file")
     args = p.parse_args(argv)
@@ -134,7 +134,7 @@ def main(argv=None) -> dict:
     del sentences
     parts = [interleave(i, o, config.interleave) for i, o in deal(ids, offsets, args.copies)]
     tables = build_kernel_tables(vocab.counts, config)
-    settings = kernel_settings(config)
+    settings = kernel_settings(config, args.copies)
     params = init_params(len(vocab), config)
     updates = expected_updates(vocab.counts.astype(np.float64), tables, config)
     velocity = [np.zeros_like(m) for m in params]

@@ -31,6 +31,13 @@ from .config import ARCHITECTURES, AVERAGING, INPUT_FORMATS, KERNELS, LOCAL_COPI
 
 log = logging.getLogger("sparkw2v")
 
+# G1, the JVM's default collector, never moves an array of half a heap region or more, and a round's
+# broadcast blocks (4 MiB) and the encoded corpus are such arrays: at 1M words x 300 dims on a 2-worker
+# cluster the executors ran out of heap with 1g and with 2g while their heaps were far from full; with the
+# parallel collector the same job ran through (benchmarks/results/scale.md). Used unless the user sets
+# spark.executor.extraJavaOptions.
+EXECUTOR_JAVA_OPTIONS = ("spark.executor.extraJavaOptions", "-XX:+UseParallelGC")
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT_EXISTS, EXIT_DIVERGED, EXIT_CHECKPOINT = 0, 1, 2, 3, 4, 5, 6
 EXIT_ENVIRONMENT = 7
 EXIT_INIT_MODEL, EXIT_DRIFT = 8, 9
@@ -123,7 +130,8 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
     opt.add_argument("--kernel", choices=KERNELS, default=_DEFAULTS.kernel,
                      help="'classic': word2vec.c's update, one context at a time; 'batched': skip-gram NS "
                           "only, all contexts of a centre word against one set of negatives (HogBatch, Ji et "
-                          "al. 2016): faster (README, 'Speed')")
+                          "al. 2016), faster and better on one copy, worse when many copies are averaged; "
+                          "'auto': batched for skip-gram NS trained as one copy, else classic (README, 'Speed')")
     opt.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="random seed (>= 0)")
 
     dist = p.add_argument_group("distribution")
@@ -200,12 +208,7 @@ def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
     if master is None and not under_submit:
         master = "local[*]"
-    settings = {}
-    for item in confs:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--conf {item!r}: expected KEY=VALUE")
-        settings[key] = value  # the last of a repeated key wins, as in spark-submit
+    settings = session_settings(confs, _submitted_conf_has if under_submit else lambda key: False)
     if not under_submit and settings.get("spark.pyspark.python"):
         # pyspark reads the workers' Python from the environment; spark-submit sets it from this conf.
         os.environ["PYSPARK_PYTHON"] = settings["spark.pyspark.python"]
@@ -220,6 +223,28 @@ def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2
     for key, value in settings.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def session_settings(confs: list[str], already_set) -> dict[str, str]:
+    """--conf KEY=VALUE items (the last of a repeated key wins, as in spark-submit), plus the executors'
+    JVM options unless set there or where already_set(key) says spark-submit set them."""
+    settings = {}
+    for item in confs:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--conf {item!r}: expected KEY=VALUE")
+        settings[key] = value
+    key, value = EXECUTOR_JAVA_OPTIONS
+    if key not in settings and not already_set(key):
+        settings[key] = value
+    return settings
+
+
+def _submitted_conf_has(key: str) -> bool:
+    """Whether spark-submit (its --conf or spark-defaults.conf) set this key."""
+    from pyspark import SparkConf
+
+    return SparkConf().contains(key)
 
 
 def write_output(fs, output: str, result, vectors, config: TrainConfig, overwrite: bool, summary: dict,

@@ -184,8 +184,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
     computeLoss = _param("computeLoss", "compute the training loss for trainingMetrics; off trains "
                          "faster (true or false)", TypeConverters.toBoolean)
     kernel = _param("kernel", "'classic': word2vec.c's update, one context at a time; 'batched': skip-gram NS "
-                    "with all contexts of a centre word against one set of negatives (HogBatch), faster (one "
-                    "of 'classic', 'batched')", TypeConverters.toString)
+                    "with all contexts of a centre word against one set of negatives (HogBatch), faster; "
+                    "'auto': batched for skip-gram NS trained as one copy, else classic (one of 'auto', "
+                    "'classic', 'batched')", TypeConverters.toString)
 
     def __init__(self) -> None:
         super().__init__()

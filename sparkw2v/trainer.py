@@ -349,7 +349,6 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
     sc = spark.sparkContext
     partitions = encoded.rdd.getNumPartitions()
     tables = sc.broadcast(build_kernel_tables(vocab.counts, config))
-    settings = kernel_settings(config)
     params = init_params(len(vocab), config) if params is None else params
     steps = schedule(config, first_epoch)
     metrics = []
@@ -373,6 +372,7 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
             started = time.perf_counter()
             copies = _copies(sc, config, partitions)
             momentum = config.block_momentum_for(copies)
+            settings = kernel_settings(config, copies)
             stats, phases, driver_bytes, velocity = _sync_round(
                 sc, encoded.rdd, params, velocity, momentum, params_file, adopt_copy, tables, settings, step, config,
                 partitions, run_id, encoded.words, copies)
@@ -386,6 +386,7 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
             record["copies"] = len({s[4] for s in stats})  # parameter copies averaged in this round
             record["alpha_factor"] = config.alpha_factor(copies)
             record["block_momentum"] = momentum
+            record["kernel"] = config.kernel_for(copies)
             record["executors"] = _executor_count(sc)
             metrics.append(record)
             if not params.all_finite():
@@ -622,6 +623,8 @@ def _rule_text(record: dict) -> str:
         parts.append(f"copy rate x{record['alpha_factor']:g}")
     if record["block_momentum"] > 0:
         parts.append(f"momentum {record['block_momentum']:.3g}")
+    if record["kernel"] == "batched":
+        parts.append("batched kernel")
     return f" ({', '.join(parts)})" if parts else ""
 
 

@@ -37,12 +37,13 @@ def build_kernel_tables(counts: np.ndarray, config: TrainConfig) -> KernelTables
     return KernelTables(keep, noise_prob, noise_alias, offsets, codes, points)
 
 
-def kernel_settings(config: TrainConfig) -> KernelSettings:
+def kernel_settings(config: TrainConfig, copies: int = 1) -> KernelSettings:
+    """The kernels' switches for a round that combines `copies` copies (the kernel may depend on it)."""
     return KernelSettings(
         skipgram=int(config.architecture == "skipgram"), use_ns=int(config.use_ns),
         use_hs=int(config.use_hs), negative=config.negative, window=config.window,
         cbow_mean=int(config.cbow_mean), compute_loss=int(config.compute_loss),
-        batched=int(config.kernel == "batched"))
+        batched=int(config.kernel_for(copies) == "batched"))
 
 
 def encode_sentences(sentences: Iterable[list[str]], index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:

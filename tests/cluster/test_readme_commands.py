@@ -6,7 +6,6 @@ by the README's own venv-pack command. So the README cannot drift from what work
 """
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess

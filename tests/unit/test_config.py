@@ -55,6 +55,19 @@ def test_bad_parameter_is_named_with_its_value(changes, name, value):
     assert str(value) in message or repr(value) in message, message
 
 
+@pytest.mark.parametrize(("changes", "copies", "kernel"), [
+    ({}, 1, "batched"),                                   # skip-gram NS on one copy
+    ({}, 2, "classic"),                                   # averaged copies: the classic update loses less
+    ({"loss": "hs"}, 1, "classic"),
+    ({"loss": "ns+hs"}, 1, "classic"),
+    ({"architecture": "cbow"}, 1, "classic"),
+    ({"kernel": "classic"}, 1, "classic"),
+    ({"kernel": "batched"}, 8, "batched"),
+])
+def test_auto_kernel_is_batched_for_one_skipgram_ns_copy_only(changes, copies, kernel):
+    assert TrainConfig(**changes).validate().kernel_for(copies) == kernel
+
+
 def test_config_error_is_a_value_error():
     with pytest.raises(ValueError):
         TrainConfig(window=0).validate()
@@ -124,3 +137,15 @@ def test_config_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.window = 3  # type: ignore[misc]
     assert config.replace(window=3).window == 3 and config.window == 5
+
+
+def test_session_settings_default_the_executor_collector_unless_the_user_set_it():
+    from sparkw2v.job import EXECUTOR_JAVA_OPTIONS, session_settings
+
+    key, value = EXECUTOR_JAVA_OPTIONS
+    never = lambda _: False  # noqa: E731
+    assert session_settings(["spark.a=1", "spark.a=2"], never) == {"spark.a": "2", key: value}
+    assert session_settings([f"{key}=-Xss4m"], never) == {key: "-Xss4m"}
+    assert key not in session_settings([], lambda k: k == key)  # spark-submit --conf or spark-defaults.conf
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        session_settings(["spark.a"], never)

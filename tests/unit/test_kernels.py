@@ -204,7 +204,7 @@ def ref_train(ids, offsets, syn0, syn1, syn1neg, tables, settings: KernelSetting
 # --------------------------------------------------------------------------------------------
 def small_config(loss: str, architecture: str = "skipgram", cbow_mean: bool = True, **kw) -> TrainConfig:
     values = dict(architecture=architecture, loss=loss, vector_size=D, window=2, negative=3,
-                  sample=0.0, min_count=1, cbow_mean=cbow_mean, seed=7)
+                  sample=0.0, min_count=1, cbow_mean=cbow_mean, seed=7, kernel="classic")
     values.update(kw)
     return TrainConfig(**values).validate()
 
@@ -714,12 +714,14 @@ def test_loss_sum_is_float64_exact_over_millions_of_terms(architecture, loss):
     assert first.loss + second.loss == pytest.approx(many.loss, rel=1e-9)
 
 
-def test_rows_past_2_31_elements_train_exactly_like_low_rows(tmp_path):
+@pytest.mark.parametrize("kernel", ["classic", "batched"])
+def test_rows_past_2_31_elements_train_exactly_like_low_rows(tmp_path, kernel):
     """A model whose element offsets pass 2^31 (rows x dim, here 268M rows x 8 dims, 8 GiB per matrix as
     sparse files: only the pages touched take space) trains the high rows exactly as the same words at
     low row numbers: no int32 offset wraps around."""
     dim, rows = 8, 2**31 // 8 + 4
-    settings = kernel_settings(TrainConfig(vector_size=dim, window=1, negative=3, sample=0.0, loss="ns"))
+    settings = kernel_settings(TrainConfig(vector_size=dim, window=1, negative=3, sample=0.0, loss="ns",
+                                           kernel=kernel))
     noise = 10  # negatives come from rows 0-9 in both models
 
     def matrix(name, shape, dtype=np.float32):
