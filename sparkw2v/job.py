@@ -417,11 +417,14 @@ def phases_text(summary: dict) -> str:
 
 def _configure_logging(level: str) -> None:
     """Our own handler on the 'sparkw2v' logger: under spark-submit, pyspark may own the root logger."""
-    if not any(getattr(h, "_sparkw2v", False) for h in log.handlers):
+    handler = next((h for h in log.handlers if getattr(h, "_sparkw2v", False)), None)
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
         handler._sparkw2v = True
         log.addHandler(handler)
+    else:  # a later main() in the same process (a test, a notebook) writes to today's stderr
+        handler.setStream(sys.stderr)
     log.setLevel(level)
     log.propagate = False
 

@@ -138,14 +138,3 @@ def test_config_is_frozen():
         config.window = 3  # type: ignore[misc]
     assert config.replace(window=3).window == 3 and config.window == 5
 
-
-def test_session_settings_default_the_executor_collector_unless_the_user_set_it():
-    from sparkw2v.job import EXECUTOR_JAVA_OPTIONS, session_settings
-
-    key, value = EXECUTOR_JAVA_OPTIONS
-    never = lambda _: False  # noqa: E731
-    assert session_settings(["spark.a=1", "spark.a=2"], never) == {"spark.a": "2", key: value}
-    assert session_settings([f"{key}=-Xss4m"], never) == {key: "-Xss4m"}
-    assert key not in session_settings([], lambda k: k == key)  # spark-submit --conf or spark-defaults.conf
-    with pytest.raises(ConfigError, match="KEY=VALUE"):
-        session_settings(["spark.a"], never)
