@@ -415,16 +415,25 @@ def phases_text(summary: dict) -> str:
     return f"{shown}; {outside:.0f}% of the job outside training"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes each record to sys.stderr as it is then: a process that runs main() more than once (tests,
+    notebooks) may have replaced or closed the stderr of the first run."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _configure_logging(level: str) -> None:
     """Our own handler on the 'sparkw2v' logger: under spark-submit, pyspark may own the root logger."""
-    handler = next((h for h in log.handlers if getattr(h, "_sparkw2v", False)), None)
-    if handler is None:
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
-        handler._sparkw2v = True
         log.addHandler(handler)
-    else:  # a later main() in the same process (a test, a notebook) writes to today's stderr
-        handler.setStream(sys.stderr)
     log.setLevel(level)
     log.propagate = False
 
