@@ -386,7 +386,7 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
             record["copies"] = len({s[4] for s in stats})  # parameter copies averaged in this round
             record["alpha_factor"] = config.alpha_factor(copies)
             record["block_momentum"] = momentum
-            record["kernel"] = config.kernel_for(copies)
+            record["kernel"] = "batched" if settings.batched else "classic"
             record["executors"] = _executor_count(sc)
             metrics.append(record)
             if not params.all_finite():

@@ -16,8 +16,8 @@ DEMO_CORPUS = REPO / "data" / "wiki-demo.txt.gz"
 
 def _job(out):
     return [str(REPO / "jobs" / "train_word2vec.py"), "--input", str(DEMO_CORPUS), "--output", str(out),
-            "--epochs", "2", "--vector-size", "32", "--num-partitions", "4", "--syncs-per-epoch", "2", "--local-copy", "partition",
-            "--sample", "1e-4"]
+            "--epochs", "2", "--vector-size", "32", "--num-partitions", "4", "--syncs-per-epoch", "2",
+            "--local-copy", "partition", "--sample", "1e-4"]
 
 
 def _process_tree(pid: int) -> list[int]:

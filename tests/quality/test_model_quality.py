@@ -159,7 +159,8 @@ def calibrate(n_seeds: int = 20) -> None:
             pairs_found += found
             passed += precision >= THRESHOLD[loss] and found == len(pairs)
         p = np.array(precisions)
-        print(f"{architecture + ' ' + loss + ' ' + kernel:24s} {p.min():6.3f} {np.median(p):7.3f} {p.mean() - 6 * p.std():9.2f} "
+        name = f"{architecture} {loss} {kernel}"
+        print(f"{name:24s} {p.min():6.3f} {np.median(p):7.3f} {p.mean() - 6 * p.std():9.2f} "
               f"{pairs_found:3d}/{N_PAIRS * n_seeds:<3d} {passed:3d}/{n_seeds:<3d}  {time.perf_counter() - started:.1f}")
     control, control_pairs, control_passed = [], 0, 0
     for seed, (sentences, topics, pairs) in enumerate(corpora_):

@@ -22,7 +22,8 @@ COMPLETE = ["_SUCCESS", "config.json", "metrics.json", "report.html", "vectors.b
 
 def _args(corpus, out, *extra):
     return [sys.executable, str(JOB), "--input", str(corpus), "--output", str(out), "--master", "local[2]",
-            "--vector-size", "32", "--epochs", "3", "--num-partitions", "2", "--sample", "1e-4", "--local-copy", "partition", *extra]
+            "--vector-size", "32", "--epochs", "3", "--num-partitions", "2", "--sample", "1e-4",
+            "--local-copy", "partition", *extra]
 
 
 def _start(args):

@@ -17,7 +17,8 @@ from sparkw2v.warmstart import WarmStart, alignment, load_earlier
 
 pytestmark = pytest.mark.spark
 
-COMMON = ["--vector-size", "16", "--min-count", "3", "--epochs", "1", "--num-partitions", "1", "--local-copy", "partition"]
+COMMON = ["--vector-size", "16", "--min-count", "3", "--epochs", "1", "--num-partitions", "1",
+          "--local-copy", "partition"]
 DATABASE = "sparkw2v_tests"
 
 

@@ -137,4 +137,3 @@ def test_config_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.window = 3  # type: ignore[misc]
     assert config.replace(window=3).window == 3 and config.window == 5
-
