@@ -18,6 +18,11 @@ one of these rules:
     python benchmarks/sim_copies.py --copies 8 --rule touched                  # 1.3% (one copy: 10.5%)
     python benchmarks/sim_copies.py --copies 32 --rule scaled --rate 8 --momentum 0.75
     python benchmarks/sim_copies.py --copies 64 --rule library --loss hs --sample 0
+    python benchmarks/sim_copies.py --copies 8 --loss hs --sample 0 --hot-rows 4096 --hot-syncs 8
+
+--hot-rows K --hot-syncs H adds frequency-tiered syncs (pWord2Vec's scheme): each sync's slice is cut into H
+pieces, and after each piece the K hottest rows of every matrix (the most frequent words; the inner nodes
+nearest the root) are combined by the same rule, so they sync H times as often as the rest.
 
 Prints one JSON line (and appends it to --out): the settings, analogy accuracy (30,000 words) and WS353.
 benchmarks/results/sim-copies.jsonl holds the runs the README's "Many copies" section cites.
@@ -91,6 +96,17 @@ def expected_updates(counts: np.ndarray, tables, config: TrainConfig) -> list[np
     return updates
 
 
+def hot_rows(params: Params, k: int) -> list[np.ndarray]:
+    """The k hottest rows of each matrix: the most frequent words (ids are sorted by count) and, in syn1,
+    the inner nodes nearest the root (the root is row V-2)."""
+    out = []
+    for m, matrix in enumerate(params):
+        n = matrix.shape[0]
+        kk = min(k, n)
+        out.append(np.arange(n - kk, n) if m == 1 else np.arange(kk))
+    return out
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", default=os.path.join(SHARED, "corpus", "wiki-aa.txt.gz"))
@@ -114,6 +130,8 @@ def main(argv=None) -> dict:
     p.add_argument("--lam", type=float, default=1.0, help="adaptive: curvature per update")
     p.add_argument("--max-copy-alpha", type=float, default=TrainConfig.max_copy_alpha, help="library: the rate cap")
     p.add_argument("--kernel", default="classic", help="classic, batched (skip-gram NS only) or auto")
+    p.add_argument("--hot-rows", type=int, default=0, help="rows per matrix synced --hot-syncs times per sync")
+    p.add_argument("--hot-syncs", type=int, default=1, help="hot-row syncs per full sync (default %(default)s)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=None, help="append the result line to this file")
     args = p.parse_args(argv)
@@ -139,37 +157,61 @@ def main(argv=None) -> dict:
     updates = expected_updates(vocab.counts.astype(np.float64), tables, config)
     velocity = [np.zeros_like(m) for m in params]
     diverged = None
+    hot = hot_rows(params, args.hot_rows)
     for index, step in enumerate(schedule(config)):
         base = params
         warm = min(1.0, (index + 1) / (args.warmup * config.syncs_per_epoch)) if args.warmup > 0 else 1.0
         round_rate = 1.0 + (rate - 1.0) * warm
-        total = [np.zeros(m.shape, np.float64) for m in base]
-        touched = [np.zeros(m.shape[0], np.int64) for m in base]
-        for copy, (part_ids, part_offsets) in enumerate(parts):
-            first, last = round_bounds(part_offsets, step.round, config.syncs_per_epoch)
-            local = base.copy()
-            train_slice(part_ids, part_offsets[first:last + 1], *local, tables, settings,
-                        step.alpha_start * round_rate, step.alpha_end * round_rate, round_seed(config, step.epoch, step.round, copy))
+        pieces = max(1, args.hot_syncs)
+
+        def weights(m: int, touched: np.ndarray, rows=slice(None)) -> np.ndarray:
+            k = np.maximum(touched, 1).astype(np.float64)
+            if args.rule == "touched":
+                return 1.0 / k
+            if args.rule == "sum":
+                return np.ones_like(k)
+            if args.rule == "adaptive":
+                x = args.lam * step.alpha_start * rate * updates[m][rows] / (args.copies * config.syncs_per_epoch)
+                gain = np.where(x < 1e-9, k, -np.expm1(-x * k) / np.maximum(-np.expm1(-x), 1e-300))
+                return gain / k
+            if args.divisor_power is not None:
+                return 1.0 / k ** args.divisor_power
+            return 1.0 / np.maximum(k, least_divisor)
+
+        locals_ = [base.copy() for _ in parts]
+        hot_base = [m[h].copy() for m, h in zip(base, hot)]
+        for piece in range(pieces):
+            a0 = step.alpha_start + (step.alpha_end - step.alpha_start) * piece / pieces
+            a1 = step.alpha_start + (step.alpha_end - step.alpha_start) * (piece + 1) / pieces
+            for copy, (part_ids, part_offsets) in enumerate(parts):
+                first, last = round_bounds(part_offsets, step.round * pieces + piece, config.syncs_per_epoch * pieces)
+                train_slice(part_ids, part_offsets[first:last + 1], *locals_[copy], tables, settings,
+                            a0 * round_rate, a1 * round_rate,
+                            round_seed(config, step.epoch, step.round, copy * pieces + piece))
             for m in range(3):
-                rows = touched_rows(local[m], base[m])
-                total[m][rows] += local[m][rows].astype(np.float64) - base[m][rows]
-                touched[m][rows] += 1
+                if hot[m].size == 0:
+                    continue
+                total = np.zeros(hot_base[m].shape, np.float64)
+                touched = np.zeros(hot[m].size, np.int64)
+                for local in locals_:
+                    delta = local[m][hot[m]].astype(np.float64) - hot_base[m]
+                    total += delta
+                    touched += np.any(delta != 0, axis=1)
+                hot_base[m] = (hot_base[m] + total * weights(m, touched, hot[m])[:, None]).astype(np.float32)
+                for local in locals_:
+                    local[m][hot[m]] = hot_base[m]
         combined = []
         for m in range(3):
-            k = np.maximum(touched[m], 1).astype(np.float64)
-            if args.rule == "touched":
-                weight = 1.0 / k
-            elif args.rule == "sum":
-                weight = np.ones_like(k)
-            elif args.rule == "adaptive":
-                x = args.lam * step.alpha_start * rate * updates[m] / (args.copies * config.syncs_per_epoch)
-                gain = np.where(x < 1e-9, k, -np.expm1(-x * k) / np.maximum(-np.expm1(-x), 1e-300))
-                weight = gain / k
-            elif args.divisor_power is not None:
-                weight = 1.0 / k ** args.divisor_power
-            else:
-                weight = 1.0 / np.maximum(k, least_divisor)
-            combined.append((base[m] + total[m] * weight[:, None]).astype(np.float32))
+            total = np.zeros(base[m].shape, np.float64)
+            touched = np.zeros(base[m].shape[0], np.int64)
+            for local in locals_:
+                rows = touched_rows(local[m], base[m])
+                total[rows] += local[m][rows].astype(np.float64) - base[m][rows]
+                touched[rows] += 1
+            new = (base[m] + total * weights(m, touched)[:, None]).astype(np.float32)
+            new[hot[m]] = hot_base[m]
+            combined.append(new)
+        del locals_
         if momentum > 0:
             for m in range(3):
                 velocity[m] = np.float32(momentum) * velocity[m] + (combined[m] - base[m])

@@ -551,31 +551,17 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
             changes = [(rows, values) for _, _, rows, values in contributions]
         return key, mean_rows(changes)
 
-    # Each task sends each block once: no map-side combine, which would only hold the rows in memory.
-    combined = (encoded.mapPartitionsWithIndex(train_partition)
-                .partitionBy(combine_partitions(sum(m.nbytes for m in params), partitions), _block_partition)
-                .mapPartitions(combine_partition)
-                .persist(StorageLevel.DISK_ONLY))
-    combined.count()  # the combine tasks run in parallel; the driver then reads their results one by one
-    combined_at = time.perf_counter()
+    trained = encoded.mapPartitionsWithIndex(train_partition)
     update = RoundUpdate(params, velocity, momentum)
     stats = []
     driver_bytes = 0
     apply_seconds = 0.0
-    # One partition at a time: the driver never holds the round's rows all at once. In local mode the
-    # tasks map `params` itself, which is safe to update now: every map task of the round has ended.
-    for (matrix, _), value in combined.toLocalIterator():
-        if matrix == _STATS:
-            stats.extend(value)
-            continue
-        applying = time.perf_counter()
-        rows, counts, means = value
-        update.rows(matrix, rows, combined_values(params[matrix][rows], counts, means, partitions, averaging,
-                                                  least_divisor))
-        apply_seconds += time.perf_counter() - applying
-        driver_bytes += rows.nbytes + counts.nbytes + means.nbytes
+    combined = None
     if adopt_copy:
-        applying = time.perf_counter()
+        # The round's result is the local executor's copy: the tasks send their statistics alone, so
+        # the shuffle and the combine would only schedule empty tasks (34 of them for a 2 GiB model).
+        stats = sorted(value for _, value in trained.collect())
+        combined_at = time.perf_counter()
         found = shared_copy.round_files(run_id, sequence)
         if len(found) != 1:
             raise RuntimeError(f"expected the local executor's copy of round {sequence} in shared memory, "
@@ -583,9 +569,30 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
         [copy_file] = found
         for matrix, values in enumerate(shared_copy.open_params_file(copy_file, shapes)):
             update.rows(matrix, slice(None), values)
-        apply_seconds += time.perf_counter() - applying
+        apply_seconds = time.perf_counter() - combined_at
+    else:
+        # Each task sends each block once: no map-side combine, which would only hold the rows in memory.
+        combined = (trained.partitionBy(combine_partitions(sum(m.nbytes for m in params), partitions),
+                                        _block_partition)
+                    .mapPartitions(combine_partition)
+                    .persist(StorageLevel.DISK_ONLY))
+        combined.count()  # the combine tasks run in parallel; the driver then reads their results one by one
+        combined_at = time.perf_counter()
+        # One partition at a time: the driver never holds the round's rows all at once. In local mode the
+        # tasks map `params` itself, which is safe to update now: every map task of the round has ended.
+        for (matrix, _), value in combined.toLocalIterator():
+            if matrix == _STATS:
+                stats.extend(value)
+                continue
+            applying = time.perf_counter()
+            rows, counts, means = value
+            update.rows(matrix, rows, combined_values(params[matrix][rows], counts, means, partitions, averaging,
+                                                      least_divisor))
+            apply_seconds += time.perf_counter() - applying
+            driver_bytes += rows.nbytes + counts.nbytes + means.nbytes
     velocity = update.finish()
-    combined.unpersist()
+    if combined is not None:
+        combined.unpersist()
     for piece in pieces:
         piece.destroy()
     ended = time.perf_counter()
