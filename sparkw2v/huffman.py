@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from .config import MAX_CODE_LENGTH
+from .kernels._cache import CACHE
 
 
 class HuffmanTree(NamedTuple):
@@ -62,7 +63,7 @@ def build_huffman(counts: np.ndarray, max_code_length: int = MAX_CODE_LENGTH) ->
     return HuffmanTree(offsets, out_codes, out_points)
 
 
-@njit(cache=False)
+@njit(cache=CACHE)
 def _join_nodes(sorted_counts):
     vocab_size = sorted_counts.size
     node_count = 2 * vocab_size - 1
@@ -89,7 +90,7 @@ def _join_nodes(sorted_counts):
     return parent, binary
 
 
-@njit(cache=False)
+@njit(cache=CACHE)
 def _depths(parent, vocab_size):
     node_count = parent.size
     depth = np.zeros(node_count, dtype=np.int64)
@@ -99,7 +100,7 @@ def _depths(parent, vocab_size):
     return depth[:vocab_size]
 
 
-@njit(cache=False)
+@njit(cache=CACHE)
 def _paths(parent, binary, offsets, vocab_size):
     total = offsets[vocab_size]
     codes = np.empty(total, dtype=np.uint8)
@@ -115,7 +116,7 @@ def _paths(parent, binary, offsets, vocab_size):
     return codes, points
 
 
-@njit(cache=False)
+@njit(cache=CACHE)
 def _scatter(order, src_offsets, dst_offsets, codes, points, out_codes, out_points):
     for sorted_index in range(order.size):
         word = order[sorted_index]

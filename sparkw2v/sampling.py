@@ -11,6 +11,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from .kernels._cache import CACHE  # compiled once per install, not once per job (about 1 s each)
+
 
 class AliasTable(NamedTuple):
     """Draw `i` uniform in [0, V) and `u` uniform in [0, 1): the sample is `i` if u < prob[i] else alias[i]."""
@@ -39,7 +41,7 @@ def build_alias_table(probabilities: np.ndarray) -> AliasTable:
     return AliasTable(prob, alias)
 
 
-@njit(cache=False)
+@njit(cache=CACHE)
 def _vose(p):
     n = p.size
     scaled = p * n

@@ -35,6 +35,7 @@ from numba import njit
 
 from .config import TrainConfig
 from .huffman import build_huffman
+from .kernels._cache import CACHE
 from .params import Params, init_params
 from .vectors import VectorFormatError, load_word2vec
 from .vocab import Vocabulary
@@ -248,7 +249,7 @@ def _parents(tree, vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
     return parent, side
 
 
-@njit(cache=False)
+@njit(cache=CACHE)
 def _node_depths(parent, vocab_size):
     depth = np.zeros(parent.size, dtype=np.int64)
     # Inner nodes are numbered in creation order, a parent after its children: walk down from the root.
@@ -261,7 +262,7 @@ def _node_depths(parent, vocab_size):
     return depth
 
 
-@njit(cache=False)
+@njit(cache=CACHE)
 def _lowest_common_ancestors(old_parent, old_depth, new_children, leaf_to_old, old_inner, new_inner):
     """lca[n]: the earlier tree's node (old_parent's numbering) above all shared words under new node n, or -1."""
     lca = np.full(new_inner + leaf_to_old.size, -1, dtype=np.int64)
@@ -283,7 +284,7 @@ def _lowest_common_ancestors(old_parent, old_depth, new_children, leaf_to_old, o
     return lca
 
 
-@njit(cache=False)
+@njit(cache=CACHE)
 def _agreement(lca, old_depth, old_offsets, old_codes, new_offsets, new_codes, new_points, leaf_to_old, counts,
                old_inner, new_inner):
     """Per new inner node: the count-weighted shares of its shared words that take, at its earlier node,
