@@ -160,16 +160,24 @@ def test_parquet_ragged_vectors_is_a_format_error(tmp_path):
         load_parquet(path)
 
 
+def test_large_vectors_are_written_in_row_groups(tmp_path):
+    words = [f"w{i}" for i in range(3000)]
+    wv = WordVectors(words, np.random.default_rng(1).standard_normal((3000, 8000), dtype=np.float32))
+    wv.save_parquet(tmp_path / "v.parquet")
+    assert pq.ParquetFile(tmp_path / "v.parquet").num_row_groups == 2  # 2,097 rows of 8,000 values per group
+    loaded = load_parquet(tmp_path / "v.parquet")
+    assert loaded.words == words and np.array_equal(loaded.vectors, wv.vectors)
+
+
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, wv, monkeypatch):
     path = tmp_path / "vectors.parquet"
     wv.save_parquet(path)
     before = path.read_bytes()
 
-    def broken_write(table, where, **kwargs):
-        where.write(b"PAR1 half a file")
+    def broken_write(writer, batch, **kwargs):  # the header is out, the first row group fails
         raise OSError("disk full")
 
-    monkeypatch.setattr(vectors_module.pq, "write_table", broken_write)
+    monkeypatch.setattr(vectors_module.pq.ParquetWriter, "write_batch", broken_write)
     with pytest.raises(OSError, match="disk full"):
         wv.save_parquet(path)
     assert path.read_bytes() == before
