@@ -241,6 +241,8 @@ def main(argv=None) -> int:
     parser.add_argument("--executor-memory", default="2g")
     parser.add_argument("--cluster-conf", action="append", default=[], metavar="KEY=VALUE",
                         help="a Spark setting for the cluster run (repeatable)")
+    parser.add_argument("--cluster-syncs", type=int, default=None,
+                        help="--syncs-per-epoch for the cluster run (default: the job's own)")
     parser.add_argument("--skip", nargs="*", default=[], help="runs to skip: small, gensim, local")
     parser.add_argument("--name", default="scale")
     parser.add_argument("--fresh", action="store_true", help="drop the runs already in the results file")
@@ -287,7 +289,8 @@ def main(argv=None) -> int:
             submit, env = cluster.submit_command("--conf", f"spark.executor.memory={args.executor_memory}",
                                                  "--driver-memory", args.driver_memory, *extra)
             save(f"sparkw2v-{args.words}-cluster{args.cluster_workers}",
-                 run_job(large, args.dim, "", [], env=env, submit=submit))
+                 run_job(large, args.dim, "", [] if args.cluster_syncs is None
+                         else ["--syncs-per-epoch", str(args.cluster_syncs)], env=env, submit=submit))
         finally:
             cluster.stop()
     write_markdown(results, os.path.join(HERE, "results", f"{args.name}.md"))

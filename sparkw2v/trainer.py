@@ -200,9 +200,11 @@ def memory_needs(one_copy: int, *, local: bool, per_executor: bool, tasks: int, 
     """Bytes each kind of process holds at its peak, for a model of `one_copy` bytes.
 
     driver Python:    the global copy, the block momentum's velocity, one partition of combined rows.
-    driver JVM:       the broadcast pieces (a cluster only: local workers map the driver's copy; Spark
-                      keeps them in memory where it has room), one combine partition on its way to Python
-                      (three times: the task's result, its serialised form, the buffer served to Python).
+    driver JVM:       (a cluster only: local workers map the driver's copy) the broadcast piece being cut
+                      into blocks, twice; Spark keeps the blocks in its storage memory where the heap has
+                      room and on disk otherwise, so they need no heap of their own (1M x 300 with a 1g heap:
+                      README, "Large vocabularies"). One combine partition on its way to Python (three
+                      times: the task's result, its serialised form, the buffer served to Python).
     executor JVM:     (a cluster) a broadcast piece, twice: its blocks and their join in the heap.
     executor Python:  the round's parameters (a cluster: one base file per executor; local: the driver's
                       file, mapped), its own copy per task (local_copy="partition") or one shared copy per
@@ -213,7 +215,7 @@ def memory_needs(one_copy: int, *, local: bool, per_executor: bool, tasks: int, 
     received = 3 * one_copy // combine_partitions(one_copy, partitions)
     copies = (1 if per_executor else tasks) + (0 if local else 1)
     needs = {"driver Python": one_copy * (1 + momentum) + received // 3,
-             "driver JVM": (0 if local else one_copy + JVM_RESERVED) + received,
+             "driver JVM": (0 if local else 2 * min(one_copy, PIECE_BYTES) + JVM_RESERVED) + received,
              "executor Python": copies * one_copy + in_flight}
     if local:
         needs["machine"] = needs["driver Python"] + needs["driver JVM"] + needs["executor Python"]
@@ -402,6 +404,8 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
                      "one copy" if record["copies"] == 1 else f"{record['copies']} copies averaged",
                      _rule_text(record), seconds,
                      100 * (1 - record["kernel_seconds"] / seconds) if seconds else 0, _duration(eta))
+            if done == 0:
+                warn_slow_syncs(config, record)
             if on_round is not None:
                 on_round(record)
             if on_epoch is not None and step.round == config.syncs_per_epoch - 1:
@@ -413,6 +417,19 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
         if config.local_copy == "executor" or params_file is None:
             _remove_shared_copies(sc, run_id)
     return TrainResult(vocab, params, metrics)
+
+
+def warn_slow_syncs(config: TrainConfig, record: dict) -> None:
+    """After the first round of several copies: warn where syncing took most of it, with the number of syncs
+    per epoch that would have kept it near a quarter (a large model on a small corpus: README, "Large
+    vocabularies")."""
+    syncing = record["seconds"] - record["kernel_seconds"]
+    if record["copies"] <= 1 or config.syncs_per_epoch <= 1 or syncing <= record["kernel_seconds"]:
+        return
+    advised = max(1, int(record["kernel_seconds"] * config.syncs_per_epoch / (3 * syncing)))
+    log.warning("syncing the %d copies took %.0f s of the first round's %.0f s; --syncs-per-epoch %d (now %d) would "
+                "keep it near a quarter of the job, at some cost in quality where the copies are many (README, "
+                "\"Many copies\")", record["copies"], syncing, record["seconds"], advised, config.syncs_per_epoch)
 
 
 def warn_known_losses(config: TrainConfig, copies: int) -> None:
