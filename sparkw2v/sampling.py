@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .kernels._cache import CACHE  # compiled once per install, not once per job (about 1 s each)
+from .kernels._cache import CACHE  # compiled once per install, not once per job (about 1 s)
 
 
 class AliasTable(NamedTuple):

@@ -6,7 +6,8 @@ NUMBA_CACHE_DIR points somewhere writable. We cache only where it can work.
 Numba keys a cached function by its own source file only. `_train` (models.py) is compiled together with
 the steps it calls (steps.py), so after an edit of steps.py alone it would load from the cache with the old
 steps: a stale kernel that even the tests would not notice. The kernels therefore cache in a folder named
-by a digest of every kernel source.
+by a digest of every kernel source. The driver's table builders (sampling.py, huffman.py, warmstart.py)
+call nothing outside their own file, so Numba's per-file key suffices for them.
 """
 import contextlib
 import glob
