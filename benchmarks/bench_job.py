@@ -10,7 +10,7 @@ phases come from the job's own metrics.json: Spark start, vocabulary, encode, tr
 left of the wall time (Python start, imports, Spark stop) is "other". The fixed cost is everything but
 training.
 
-    python benchmarks/bench_job.py                                    # SGNS and CBOW-NS, 1 and 3 epochs
+    python benchmarks/bench_job.py --two-cores        # SGNS and CBOW-NS, 1 and 3 epochs, the default kernel
     python benchmarks/bench_job.py --models sgns --epochs 1 --repeats 3 --kernels classic,batched
 
 Writes benchmarks/results/job.{json,md}. The ratio is gensim's wall time over sparkw2v's (> 1: sparkw2v
@@ -197,7 +197,8 @@ def main(argv=None) -> int:
     p.add_argument("--eval-dir", default=bk.DEFAULT_EVAL)
     p.add_argument("--models", default="sgns,cbowns")
     p.add_argument("--epochs", default="1,3", help="comma-separated epoch counts (default %(default)s)")
-    p.add_argument("--kernels", default="classic", help="sparkw2v kernels, comma-separated: classic,batched")
+    p.add_argument("--kernels", default="auto",
+                   help="sparkw2v kernels, comma-separated: auto (the job's default), classic, batched")
     p.add_argument("--two-cores", action="store_true",
                    help="also run each sparkw2v job on local[2] with 2 partitions training one shared copy")
     p.add_argument("--repeats", type=int, default=1)
@@ -224,7 +225,7 @@ def main(argv=None) -> int:
             for repeat in range(1, args.repeats + 1):
                 seed = args.seed + repeat - 1
                 cores_list = (1, 2) if args.two_cores else (1,)
-                usable = [k for k in kernels if k == "classic" or model == "sgns"]  # batched: skip-gram NS only
+                usable = [k for k in kernels if k != "batched" or model == "sgns"]  # batched: skip-gram NS only
                 runs = [("sparkw2v", k, c) for k in usable for c in cores_list] + [("gensim", None, 1)]
                 for peer, kernel, cores in runs:
                     record = {"model": model, "epochs": epochs, "repeat": repeat, "seed": seed, "peer": peer,
