@@ -178,6 +178,16 @@ def main(argv=None) -> dict:
                 return 1.0 / k ** args.divisor_power
             return 1.0 / np.maximum(k, least_divisor)
 
+        def combine(m: int, base_rows: np.ndarray, copies_rows: list[np.ndarray], rows=slice(None)) -> np.ndarray:
+            """base_rows plus the copies' changes to them, weighted by the rule."""
+            total = np.zeros(base_rows.shape, np.float64)
+            touched = np.zeros(base_rows.shape[0], np.int64)
+            for local_rows in copies_rows:
+                changed = touched_rows(local_rows, base_rows)
+                total[changed] += local_rows[changed].astype(np.float64) - base_rows[changed]
+                touched[changed] += 1
+            return (base_rows + total * weights(m, touched, rows)[:, None]).astype(np.float32)
+
         locals_ = [base.copy() for _ in parts]
         hot_base = [m[h].copy() for m, h in zip(base, hot)]
         for piece in range(pieces):
@@ -191,24 +201,12 @@ def main(argv=None) -> dict:
             for m in range(3):
                 if hot[m].size == 0:
                     continue
-                total = np.zeros(hot_base[m].shape, np.float64)
-                touched = np.zeros(hot[m].size, np.int64)
-                for local in locals_:
-                    delta = local[m][hot[m]].astype(np.float64) - hot_base[m]
-                    total += delta
-                    touched += np.any(delta != 0, axis=1)
-                hot_base[m] = (hot_base[m] + total * weights(m, touched, hot[m])[:, None]).astype(np.float32)
+                hot_base[m] = combine(m, hot_base[m], [local[m][hot[m]] for local in locals_], hot[m])
                 for local in locals_:
                     local[m][hot[m]] = hot_base[m]
         combined = []
         for m in range(3):
-            total = np.zeros(base[m].shape, np.float64)
-            touched = np.zeros(base[m].shape[0], np.int64)
-            for local in locals_:
-                rows = touched_rows(local[m], base[m])
-                total[rows] += local[m][rows].astype(np.float64) - base[m][rows]
-                touched[rows] += 1
-            new = (base[m] + total * weights(m, touched)[:, None]).astype(np.float32)
+            new = combine(m, base[m], [local[m] for local in locals_])
             new[hot[m]] = hot_base[m]
             combined.append(new)
         del locals_

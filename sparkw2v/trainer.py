@@ -214,13 +214,14 @@ def memory_needs(one_copy: int, *, local: bool, per_executor: bool, tasks: int, 
     in_flight = tasks * min(one_copy, PYTHON_WORKER_BUFFER)
     received = 3 * one_copy // combine_partitions(one_copy, partitions)
     copies = (1 if per_executor else tasks) + (0 if local else 1)
+    piece_heap = 2 * min(one_copy, PIECE_BYTES) + JVM_RESERVED  # either JVM, on a cluster
     needs = {"driver Python": one_copy * (1 + momentum) + received // 3,
-             "driver JVM": (0 if local else 2 * min(one_copy, PIECE_BYTES) + JVM_RESERVED) + received,
+             "driver JVM": (0 if local else piece_heap) + received,
              "executor Python": copies * one_copy + in_flight}
     if local:
         needs["machine"] = needs["driver Python"] + needs["driver JVM"] + needs["executor Python"]
     else:
-        needs["executor JVM"] = 2 * min(one_copy, PIECE_BYTES) + JVM_RESERVED
+        needs["executor JVM"] = piece_heap
     return needs
 
 
@@ -573,7 +574,6 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
     stats = []
     driver_bytes = 0
     apply_seconds = 0.0
-    combined = None
     if adopt_copy:
         # The round's result is the local executor's copy: the tasks send their statistics alone, so
         # the shuffle and the combine would only schedule empty tasks (34 of them for a 2 GiB model).
@@ -607,9 +607,8 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
                                                       least_divisor))
             apply_seconds += time.perf_counter() - applying
             driver_bytes += rows.nbytes + counts.nbytes + means.nbytes
-    velocity = update.finish()
-    if combined is not None:
         combined.unpersist()
+    velocity = update.finish()
     for piece in pieces:
         piece.destroy()
     ended = time.perf_counter()

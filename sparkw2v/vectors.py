@@ -303,7 +303,7 @@ def save_parquet(wv: WordVectors, target: PathOrFile) -> None:
     # 1.3 GB more). Arrow lists use int32 offsets, which bounds a batch too.
     rows_per_batch = max(1, (1 << 24) // max(size, 1))
     with _open_for_writing(target) as out, pq.ParquetWriter(out, schema, use_dictionary=False) as writer:
-        for start in range(0, max(len(wv), 1), rows_per_batch):
+        for start in range(0, len(wv), rows_per_batch):
             stop = min(start + rows_per_batch, len(wv))
             offsets = pa.array(np.arange(stop - start + 1, dtype=np.int32) * size)
             flat = pa.array(wv.vectors[start:stop].reshape(-1), type=pa.float32())
