@@ -121,8 +121,6 @@ def main(argv=None) -> dict:
     p.add_argument("--rule", default="library", choices=("touched", "sum", "scaled", "adaptive", "library"))
     p.add_argument("--rate", type=float, default=1.0, help="the copies' learning-rate factor (scaled, adaptive)")
     p.add_argument("--momentum", type=float, default=0.0, help="block momentum (scaled)")
-    p.add_argument("--output-rate", type=float, default=None,
-                   help="the copies' rate factor for the output rows (syn1, syn1neg); --rate then sets syn0's")
     p.add_argument("--warmup", type=float, default=0.0,
                    help="scaled: epochs over which the copies' rate factor rises linearly from 1 to --rate")
     p.add_argument("--divisor-power", type=float, default=None,
@@ -197,11 +195,9 @@ def main(argv=None) -> dict:
             a1 = step.alpha_start + (step.alpha_end - step.alpha_start) * (piece + 1) / pieces
             for copy, (part_ids, part_offsets) in enumerate(parts):
                 first, last = round_bounds(part_offsets, step.round * pieces + piece, config.syncs_per_epoch * pieces)
-                output_rate = round_rate if args.output_rate is None else args.output_rate
                 train_slice(part_ids, part_offsets[first:last + 1], *locals_[copy], tables, settings,
-                            a0 * output_rate, a1 * output_rate,
-                            round_seed(config, step.epoch, step.round, copy * pieces + piece),
-                            input_gain=round_rate / output_rate)
+                            a0 * round_rate, a1 * round_rate,
+                            round_seed(config, step.epoch, step.round, copy * pieces + piece))
             for m in range(3):
                 if hot[m].size == 0:
                     continue

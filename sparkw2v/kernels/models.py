@@ -50,7 +50,7 @@ class SliceResult(NamedTuple):
 
 def train_slice(ids, offsets, syn0, syn1, syn1neg, tables: KernelTables, settings: KernelSettings,
                 alpha_start: float, alpha_end: float, seed: int, progress: np.ndarray | None = None,
-                progress_total: float | None = None, input_gain: float = 1.0) -> SliceResult:
+                progress_total: float | None = None) -> SliceResult:
     """Train in place on sentences `offsets[0]..offsets[-1]` of `ids`. See the module docstring.
 
     By default the learning rate falls over this slice's own words. Tasks that train one shared copy
@@ -62,13 +62,13 @@ def train_slice(ids, offsets, syn0, syn1, syn1neg, tables: KernelTables, setting
         progress_total = offsets[-1] - offsets[0]
     loss, words, examples = _train(ids, offsets, syn0, syn1, syn1neg, tables, settings,
                                    float(alpha_start), float(alpha_end), np.uint64(seed), progress,
-                                   float(progress_total), np.float32(input_gain))
+                                   float(progress_total))
     return SliceResult(float(loss), int(words), int(examples))
 
 
 @njit(nogil=True, cache=CACHE, fastmath=True)
 def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alpha_end, state, progress,
-           progress_total, input_gain):
+           progress_total):
     size = syn0.shape[1]
     n_sentences = offsets.shape[0] - 1
     longest = 0
@@ -130,7 +130,7 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
                                               settings, state)
                     loss += step_loss
                     for i in range(size):
-                        syn0[context, i] += input_gain * grad[i]
+                        syn0[context, i] += grad[i]
                     examples += 1
             else:
                 if hi - lo <= 1:
@@ -153,7 +153,7 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
                     if c != pos:
                         context = sentence[c]
                         for i in range(size):
-                            syn0[context, i] += input_gain * grad[i]
+                            syn0[context, i] += grad[i]
                 examples += 1
     return loss, words_done, examples
 
