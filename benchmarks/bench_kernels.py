@@ -75,6 +75,9 @@ MODELS = {
     # sparkw2v with its training loss on (the job's default; every other row trains without it, as the peers do)
     "sgns-loss": dict(architecture="skipgram", loss="ns", negative=5, hs=0, alpha=0.025, compute_loss=True,
                       peers_as="sgns"),
+    # the job's default for one skip-gram NS copy: the batched kernel with the loss on
+    "sgns-batched-loss": dict(architecture="skipgram", loss="ns", negative=5, hs=0, alpha=0.025, kernel="batched",
+                              compute_loss=True, peers_as="sgns", loss_off="sgns-batched"),
 }
 WARMUP_TOKENS = 20_000
 ANALOGY_RESTRICT = 30_000
@@ -519,7 +522,8 @@ def batched_targets(summary: dict) -> dict:
     out: dict = {}
     for model, peers in summary.items():
         classic_model = MODELS[model].get("peers_as")
-        if MODELS[model].get("kernel") != "batched" or classic_model not in summary:
+        if (MODELS[model].get("kernel") != "batched" or MODELS[model].get("compute_loss")
+                or classic_model not in summary):
             continue
         mine, classic = peers.get("sparkw2v") or {}, summary[classic_model].get("sparkw2v") or {}
         cpu = ((peers.get("gensim") or {}).get("sparkw2v_vs") or {}).get("cpu_speed_ratio")
@@ -709,7 +713,7 @@ def loss_markdown(summary: dict) -> list[str]:
     """What the training loss costs: sparkw2v's words/CPU-s with the loss on against the same model without."""
     lines = []
     for model, peers in summary.items():
-        plain = MODELS[model].get("peers_as")
+        plain = MODELS[model].get("loss_off", MODELS[model].get("peers_as"))
         if not MODELS[model].get("compute_loss") or plain not in summary:
             continue
         on, off = (peers.get("sparkw2v") or {}), (summary[plain].get("sparkw2v") or {})
