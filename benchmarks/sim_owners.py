@@ -49,10 +49,12 @@ from sparkw2v.vectors import WordVectors  # noqa: E402
 
 @njit(cache=True)
 def make_pairs(ids, offsets, keep_prob, window, seed):
-    """(context, centre) pairs of one epoch, in corpus order, after subsampling."""
+    """(context, centre, window number) of each pair of one epoch, in corpus order, after subsampling."""
     np.random.seed(seed)
     ctx = np.empty(ids.shape[0] * 2 * window, np.int32)
     centre = np.empty_like(ctx)
+    window_of = np.empty_like(ctx)
+    windows = 0
     sentence = np.empty(ids.shape[0], np.int32)
     n = 0
     for s in range(offsets.shape[0] - 1):
@@ -67,8 +69,10 @@ def make_pairs(ids, offsets, keep_prob, window, seed):
                 if c != pos:
                     ctx[n] = sentence[c]
                     centre[n] = sentence[pos]
+                    window_of[n] = windows
                     n += 1
-    return ctx[:n], centre[:n]
+            windows += 1
+    return ctx[:n], centre[:n], window_of[:n]
 
 
 @njit(cache=True, fastmath=True)
@@ -128,8 +132,9 @@ def main(argv=None) -> dict:
     p.add_argument("--slices", type=int, default=1,
                    help="each epoch's pairs in this many slices run one after another, each as P sub-rounds")
     p.add_argument("--rehash", action="store_true", help="new buckets every slice (else one assignment for all)")
-    p.add_argument("--shuffle", action="store_true",
-                   help="with --partitions 1: train each slice's pairs in a random order (a control)")
+    p.add_argument("--shuffle", choices=("pairs", "windows"), default=None,
+                   help="with --partitions 1: train each slice's pairs, or its windows (a centre word with all "
+                        "its contexts), in a random order (a control)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=None, help="append the result line to this file")
     args = p.parse_args(argv)
@@ -153,7 +158,7 @@ def main(argv=None) -> dict:
     pairs_per_epoch = []
     span = config.alpha - config.min_alpha
     for epoch in range(config.epochs):
-        ctx, centre = make_pairs(ids, offsets, keep, config.window, args.seed * 1000 + epoch)
+        ctx, centre, window_of = make_pairs(ids, offsets, keep, config.window, args.seed * 1000 + epoch)
         pairs_per_epoch.append(len(ctx))
         cuts = np.linspace(0, len(ctx), args.slices + 1).astype(np.int64)
         for piece in range(args.slices):
@@ -170,7 +175,15 @@ def main(argv=None) -> dict:
             piece_ctx, piece_centre = ctx[cuts[piece]:cuts[piece + 1]], centre[cuts[piece]:cuts[piece + 1]]
             sub_round = (out_bucket[piece_centre] - in_bucket[piece_ctx]) % parts
             block = sub_round.astype(np.int64) * parts + in_bucket[piece_ctx]
-            order = rng.permutation(len(block)) if args.shuffle else np.argsort(block, kind="stable")
+            if args.shuffle == "pairs":
+                order = rng.permutation(len(block))
+            elif args.shuffle == "windows":  # a window's pairs stay together, in their order
+                piece_windows = window_of[cuts[piece]:cuts[piece + 1]]
+                first = piece_windows[0] if len(piece_windows) else 0
+                rank = rng.permutation(int(piece_windows[-1] - first) + 1 if len(piece_windows) else 0)
+                order = np.argsort(rank[piece_windows - first], kind="stable")
+            else:
+                order = np.argsort(block, kind="stable")
             block_of = block[order]
             block_start = np.searchsorted(block_of, np.arange(parts * parts + 1)).astype(np.int64)
             at = (epoch + piece / args.slices) / config.epochs, (epoch + (piece + 1) / args.slices) / config.epochs
@@ -178,7 +191,7 @@ def main(argv=None) -> dict:
                         noise_cum, bucket_start, bucket_words, config.negative, config.alpha - span * at[0],
                         config.alpha - span * at[1], args.seed * 7919 + epoch * args.slices + piece)
             del order, block_of, sub_round, block
-        del ctx, centre
+        del ctx, centre, window_of
     result = {k: v for k, v in vars(args).items() if k not in ("corpus", "eval_dir", "out")}
     result["pairs_per_epoch"] = pairs_per_epoch
     result["finite"] = bool(np.isfinite(syn0).all())
