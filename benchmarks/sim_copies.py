@@ -220,8 +220,13 @@ def main(argv=None) -> dict:
             break
     result = {k: v for k, v in vars(args).items() if k not in ("corpus", "eval_dir", "out")}
     result.update(rate=rate, momentum=momentum, least_divisor=least_divisor, diverged=diverged)
-    if diverged is None:
-        wv = WordVectors(list(vocab.words), params.syn0, vocab.counts)
+    return report(result, vocab, None if diverged else params.syn0, args, started)
+
+
+def report(result: dict, vocab, syn0, args, started: float) -> dict:
+    """Score syn0 (None: diverged, not scored), print the result as one JSON line and append it to --out."""
+    if syn0 is not None:
+        wv = WordVectors(list(vocab.words), syn0, vocab.counts)
         result["analogy"] = evaluate_analogies(wv, os.path.join(args.eval_dir, "questions-words.txt"))["total"]
         result["ws353"] = evaluate_word_pairs(wv, os.path.join(args.eval_dir, "wordsim353.tsv"))["spearman"][0]
     result["seconds"] = round(time.time() - started, 1)

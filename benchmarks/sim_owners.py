@@ -24,7 +24,6 @@ from the whole vocabulary, which breaks the one-writer rule and only shows what 
 Prints one JSON line: the settings, analogy accuracy (30,000 words), WS353 and the seconds.
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -36,15 +35,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from sim_copies import SHARED, read_prefix  # noqa: E402
+from sim_copies import SHARED, read_prefix, report  # noqa: E402
 
 from sparkw2v.config import TrainConfig  # noqa: E402
-from sparkw2v.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
 from sparkw2v.local import vocabulary_from_sentences  # noqa: E402
 from sparkw2v.params import init_params  # noqa: E402
 from sparkw2v.sampling import keep_probabilities, noise_distribution  # noqa: E402
 from sparkw2v.training import encode_sentences, interleave  # noqa: E402
-from sparkw2v.vectors import WordVectors  # noqa: E402
 
 
 @njit(cache=True)
@@ -195,17 +192,7 @@ def main(argv=None) -> dict:
     result = {k: v for k, v in vars(args).items() if k not in ("corpus", "eval_dir", "out")}
     result["pairs_per_epoch"] = pairs_per_epoch
     result["finite"] = bool(np.isfinite(syn0).all())
-    wv = WordVectors(list(vocab.words), syn0, vocab.counts)
-    result["analogy"] = evaluate_analogies(wv, os.path.join(args.eval_dir, "questions-words.txt"))["total"]
-    result["ws353"] = evaluate_word_pairs(wv, os.path.join(args.eval_dir, "wordsim353.tsv"))["spearman"][0]
-    result["seconds"] = round(time.time() - started, 1)
-    line = json.dumps(result)
-    print(line)
-    if args.out:
-        with open(args.out, "a") as handle:
-            handle.write(line + "\n")
-    return result
-
+    return report(result, vocab, syn0, args, started)
 
 if __name__ == "__main__":
     main()
