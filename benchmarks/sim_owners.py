@@ -115,6 +115,18 @@ def buckets(n_words: int, parts: int, rng: np.random.Generator) -> np.ndarray:
     return (rng.permutation(n_words) % parts).astype(np.int32)
 
 
+def noise_by_bucket(noise: np.ndarray, bucket: np.ndarray, n_buckets: int):
+    """The words sorted by bucket, where each bucket starts, and the noise distribution's running sum
+    within each bucket: what train_pairs draws a bucket's negatives from."""
+    words = np.argsort(bucket, kind="stable").astype(np.int32)
+    starts = np.searchsorted(bucket[words], np.arange(n_buckets + 1)).astype(np.int64)
+    cumulative = np.empty(len(noise), np.float64)
+    for q in range(n_buckets):
+        lo, hi = starts[q], starts[q + 1]
+        cumulative[lo:hi] = np.cumsum(noise[words[lo:hi]])
+    return words, starts, cumulative
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", default=os.path.join(SHARED, "corpus", "wiki-aa.txt.gz"))
@@ -162,13 +174,7 @@ def main(argv=None) -> dict:
             if (epoch == 0 and piece == 0) or args.rehash:
                 in_bucket, out_bucket = buckets(len(vocab), parts, rng), buckets(len(vocab), parts, rng)
                 neg_bucket = np.zeros_like(out_bucket) if args.global_negatives else out_bucket
-                neg_parts = 1 if args.global_negatives else parts
-                bucket_words = np.argsort(neg_bucket, kind="stable").astype(np.int32)
-                bucket_start = np.searchsorted(neg_bucket[bucket_words], np.arange(neg_parts + 1)).astype(np.int64)
-                noise_cum = np.empty(len(vocab), np.float64)
-                for q in range(neg_parts):
-                    lo, hi = bucket_start[q], bucket_start[q + 1]
-                    noise_cum[lo:hi] = np.cumsum(noise[bucket_words[lo:hi]])
+                bucket_words, bucket_start, noise_cum = noise_by_bucket(noise, neg_bucket, int(neg_bucket.max()) + 1)
             piece_ctx, piece_centre = ctx[cuts[piece]:cuts[piece + 1]], centre[cuts[piece]:cuts[piece + 1]]
             sub_round = (out_bucket[piece_centre] - in_bucket[piece_ctx]) % parts
             block = sub_round.astype(np.int64) * parts + in_bucket[piece_ctx]
@@ -193,6 +199,7 @@ def main(argv=None) -> dict:
     result["pairs_per_epoch"] = pairs_per_epoch
     result["finite"] = bool(np.isfinite(syn0).all())
     return report(result, vocab, syn0, args, started)
+
 
 if __name__ == "__main__":
     main()
