@@ -132,6 +132,8 @@ def main(argv=None) -> dict:
     p.add_argument("--kernel", default="classic", help="classic, batched (skip-gram NS only) or auto")
     p.add_argument("--hot-rows", type=int, default=0, help="rows per matrix synced --hot-syncs times per sync")
     p.add_argument("--hot-syncs", type=int, default=1, help="hot-row syncs per full sync (default %(default)s)")
+    p.add_argument("--shuffle-words", type=int, default=0,
+                   help="train each block of this many words' windows in a random order (0: corpus order)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=None, help="append the result line to this file")
     args = p.parse_args(argv)
@@ -152,7 +154,7 @@ def main(argv=None) -> dict:
     del sentences
     parts = [interleave(i, o, config.interleave) for i, o in deal(ids, offsets, args.copies)]
     tables = build_kernel_tables(vocab.counts, config)
-    settings = kernel_settings(config, args.copies)
+    settings = kernel_settings(config, args.copies)._replace(shuffle_words=args.shuffle_words)
     params = init_params(len(vocab), config)
     updates = expected_updates(vocab.counts.astype(np.float64), tables, config)
     velocity = [np.zeros_like(m) for m in params]

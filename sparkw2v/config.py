@@ -66,6 +66,7 @@ class TrainConfig:
     seed: int = 1
     compute_loss: bool = True
     kernel: str = "auto"
+    shuffle_words: int = 0
 
     # -- derived values -------------------------------------------------------------------------
     @property
@@ -225,6 +226,7 @@ class TrainConfig:
         if self.syncs_per_epoch is not None:
             _int_range("syncs_per_epoch", self.syncs_per_epoch, 1, 10_000)
         _int_range("interleave", self.interleave, 1, 1_000)
+        _int_range("shuffle_words", self.shuffle_words, 0, 2**30)
         _int_range("seed", self.seed, 0, 2**63 - 1)
         if self.scale_alpha is not None and not isinstance(self.scale_alpha, bool):
             raise ConfigError(f"scale_alpha={self.scale_alpha!r}: must be true, false or unset (auto)")

@@ -132,6 +132,10 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                           "only, all contexts of a centre word against one set of negatives (HogBatch, Ji et "
                           "al. 2016), faster and better on one copy, worse when many copies are averaged; "
                           "'auto': batched for skip-gram NS trained as one copy, else classic (README, 'Speed')")
+    opt.add_argument("--shuffle-words", type=int, default=_DEFAULTS.shuffle_words, metavar="N",
+                     help="train the windows of each block of N input words in a random order, so that an "
+                          "article's windows are not trained one after another (0 keeps corpus order; "
+                          "README, 'Window order')")
     opt.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="random seed (>= 0)")
 
     dist = p.add_argument_group("distribution")
@@ -184,7 +188,7 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                              "word-pair files (word1<TAB>word2<TAB>score; local files)")
     report.add_argument("--compute-loss", action=argparse.BooleanOptionalAction, default=_DEFAULTS.compute_loss,
                         help="compute the training loss for the log and metrics.json; --no-compute-loss trains "
-                             "slightly faster (the loss costs about 2%% of SGNS training time in our measurements)")
+                             "faster (by 3-20%% of the batched kernel's training in our measurements; README, 'Options')")
     report.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -196,6 +200,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         negative=args.negative, ns_exponent=args.ns_exponent, alpha=args.alpha, min_alpha=args.min_alpha,
         epochs=args.epochs, cbow_mean=args.cbow_mean, max_sentence_length=args.max_sentence_length,
         lowercase=args.lowercase, num_partitions=args.num_partitions, interleave=args.interleave,
+        shuffle_words=args.shuffle_words,
         syncs_per_epoch=args.syncs_per_epoch, averaging=args.averaging, local_copy=args.local_copy,
         scale_alpha=args.scale_alpha, max_copy_alpha=args.max_copy_alpha, block_momentum=args.block_momentum,
         seed=args.seed, compute_loss=args.compute_loss, kernel=args.kernel)

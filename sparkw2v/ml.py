@@ -91,6 +91,7 @@ _PARAM_TO_CONFIG = {
     "seed": "seed",
     "computeLoss": "compute_loss",
     "kernel": "kernel",
+    "shuffleWords": "shuffle_words",
 }
 _CONFIG_TO_PARAM = {field: name for name, field in _PARAM_TO_CONFIG.items()}
 
@@ -187,6 +188,8 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
                     "with all contexts of a centre word against one set of negatives (HogBatch), faster; "
                     "'auto': batched for skip-gram NS trained as one copy, else classic (one of 'auto', "
                     "'classic', 'batched')", TypeConverters.toString)
+    shuffleWords = _param("shuffleWords", "train the windows of each block of this many input words in a "
+                          "random order (>= 0; 0 keeps corpus order)", TypeConverters.toInt)
 
     def __init__(self) -> None:
         super().__init__()
@@ -259,6 +262,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
 
     def getKernel(self) -> str:
         return self.getOrDefault(self.kernel)
+
+    def getShuffleWords(self) -> int:
+        return self.getOrDefault(self.shuffleWords)
 
     # -- helpers --------------------------------------------------------------------------------------
     def trainConfig(self) -> TrainConfig:
@@ -393,6 +399,9 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
 
     def setKernel(self, value: str) -> "Word2Vec":
         return self._set(kernel=value)
+
+    def setShuffleWords(self, value: int) -> "Word2Vec":
+        return self._set(shuffleWords=value)
 
     def _fit(self, dataset: DataFrame) -> "Word2VecModel":
         config = self.trainConfig()

@@ -40,6 +40,7 @@ class KernelSettings(NamedTuple):
     cbow_mean: int
     compute_loss: int
     batched: int  # skip-gram NS: all contexts of a centre word in one ns_window_step
+    shuffle_words: int = 0  # > 0: train each block of this many input words' windows in a random order
 
 
 class SliceResult(NamedTuple):
@@ -74,88 +75,162 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
     longest = 0
     for s in range(n_sentences):
         longest = max(longest, offsets[s + 1] - offsets[s])
-    sentence = np.empty(longest, dtype=np.int32)
-    grad = np.empty(size, dtype=np.float32)
-    hidden = np.empty(size, dtype=np.float32)
-    window = settings.window
-    contexts = np.empty(2 * window, dtype=np.int32)
-    grads = np.empty((2 * window if settings.batched else 0, size), dtype=np.float32)
-    coefs = np.empty(2 * window, dtype=np.float32)
+    block = settings.shuffle_words
+    # Shuffled: the kept words of a block of sentences, each tagged with its sentence's bounds in `kept`.
+    capacity = min(offsets[-1] - offsets[0], block + longest) if block > 0 else longest
+    kept = np.empty(capacity, dtype=np.int32)
+    sentence_of = np.empty(capacity if block > 0 else 0, dtype=np.int32)
+    bounds = np.empty(capacity + 1 if block > 0 else 0, dtype=np.int64)
+    order = np.empty(capacity if block > 0 else 0, dtype=np.int32)
+    scratch = _Scratch(np.empty(size, dtype=np.float32), np.empty(size, dtype=np.float32),
+                       np.empty(2 * settings.window, dtype=np.int32),
+                       np.empty((2 * settings.window if settings.batched else 0, size), dtype=np.float32),
+                       np.empty(2 * settings.window, dtype=np.float32))
     loss = 0.0
     words_done = 0
     examples = 0
-    for s in range(n_sentences):
-        alpha = alpha_start
-        if progress_total > 0:
-            alpha = alpha_start + (alpha_end - alpha_start) * min(progress[0] / progress_total, 1.0)
-        length = 0
-        for j in range(offsets[s], offsets[s + 1]):
-            word = ids[j]
-            keep = tables.keep_prob[word]
-            if keep < 1.0:
-                state, bits = next_u64(state)
-                if uniform(bits) >= keep:
-                    continue
-            sentence[length] = word
-            length += 1
-        words_done += offsets[s + 1] - offsets[s]
-        progress[0] += offsets[s + 1] - offsets[s]
-        for pos in range(length):
-            state, bits = next_u64(state)
-            reach = window - below(bits, window)  # word2vec.c's shrunk window, 1..window
-            lo = max(0, pos - reach)
-            hi = min(length, pos + reach + 1)
-            centre = sentence[pos]
-            if settings.batched:
-                n_contexts = 0
-                for c in range(lo, hi):
-                    if c != pos:
-                        contexts[n_contexts] = sentence[c]
-                        n_contexts += 1
-                if n_contexts > 0:
-                    step_loss, state = ns_window_step(syn0, contexts, n_contexts, centre, syn1neg, grads,
-                                                      coefs, grad, alpha, settings.negative, tables.noise_prob,
-                                                      tables.noise_alias, state, settings.compute_loss)
-                    loss += step_loss
-                    examples += n_contexts
-            elif settings.skipgram:
-                for c in range(lo, hi):
-                    if c == pos:
-                        continue
-                    context = sentence[c]
-                    for i in range(size):  # a copy, not a row view (see steps.py)
-                        hidden[i] = syn0[context, i]
-                    grad[:] = 0.0
-                    step_loss, state = _steps(hidden, centre, syn1, syn1neg, grad, alpha, tables,
-                                              settings, state)
-                    loss += step_loss
-                    for i in range(size):
-                        syn0[context, i] += grad[i]
-                    examples += 1
-            else:
-                if hi - lo <= 1:
-                    continue
-                hidden[:] = 0.0
-                for c in range(lo, hi):
-                    if c != pos:
-                        context = sentence[c]
-                        for i in range(size):
-                            hidden[i] += syn0[context, i]
-                if settings.cbow_mean:
-                    scale = np.float32(1.0 / (hi - lo - 1))
-                    for i in range(size):
-                        hidden[i] *= scale
-                grad[:] = 0.0
-                step_loss, state = _steps(hidden, centre, syn1, syn1neg, grad, alpha, tables,
-                                          settings, state)
+    s = 0
+    while s < n_sentences:
+        alpha = _alpha(alpha_start, alpha_end, progress[0], progress_total)
+        if block == 0:  # corpus order: one sentence, its windows left to right
+            length, state = _subsample(ids, offsets[s], offsets[s + 1], kept, 0, tables.keep_prob, state)
+            words = offsets[s + 1] - offsets[s]
+            words_done += words
+            progress[0] += words
+            s += 1
+            for pos in range(length):
+                step_loss, step_examples, state = _window(kept, 0, length, pos, syn0, syn1, syn1neg, tables,
+                                                          settings, alpha, state, scratch)
                 loss += step_loss
-                for c in range(lo, hi):
-                    if c != pos:
-                        context = sentence[c]
-                        for i in range(size):
-                            syn0[context, i] += grad[i]
-                examples += 1
+                examples += step_examples
+            continue
+        # Shuffled: whole sentences until the block holds `block` input words, then its windows in a
+        # random order, so that the windows of one article are not trained one after another.
+        length = 0
+        n_block = 0
+        first = offsets[s]
+        while s < n_sentences and offsets[s] - first < block:
+            bounds[n_block] = length
+            end, state = _subsample(ids, offsets[s], offsets[s + 1], kept, length, tables.keep_prob, state)
+            for pos in range(length, end):
+                sentence_of[pos] = n_block
+            length = end
+            n_block += 1
+            s += 1
+        bounds[n_block] = length
+        words = offsets[s] - first
+        words_done += words
+        for pos in range(length):
+            order[pos] = pos
+        for i in range(length - 1, 0, -1):  # Fisher-Yates
+            state, bits = next_u64(state)
+            j = below(bits, i + 1)
+            order[i], order[j] = order[j], order[i]
+        credited = 0
+        for i in range(length):
+            if i % 1024 == 0:  # the rate falls within the block as its windows are trained
+                share = words * i // length
+                progress[0] += share - credited
+                credited = share
+                alpha = _alpha(alpha_start, alpha_end, progress[0], progress_total)
+            pos = order[i]
+            sentence = sentence_of[pos]
+            step_loss, step_examples, state = _window(kept, bounds[sentence], bounds[sentence + 1], pos, syn0,
+                                                      syn1, syn1neg, tables, settings, alpha, state, scratch)
+            loss += step_loss
+            examples += step_examples
+        progress[0] += words - credited
     return loss, words_done, examples
+
+
+class _Scratch(NamedTuple):
+    grad: np.ndarray
+    hidden: np.ndarray
+    contexts: np.ndarray
+    grads: np.ndarray
+    coefs: np.ndarray
+
+
+@njit(inline="always", cache=CACHE)
+def _alpha(alpha_start, alpha_end, done, total):
+    if total > 0:
+        return alpha_start + (alpha_end - alpha_start) * min(done / total, 1.0)
+    return alpha_start
+
+
+@njit(inline="always", cache=CACHE)
+def _subsample(ids, begin, end, kept, length, keep_prob, state):
+    """Append the occurrences in ids[begin:end] that subsampling keeps to kept[length:]; the new length."""
+    for j in range(begin, end):
+        word = ids[j]
+        keep = keep_prob[word]
+        if keep < 1.0:
+            state, bits = next_u64(state)
+            if uniform(bits) >= keep:
+                continue
+        kept[length] = word
+        length += 1
+    return length, state
+
+
+@njit(inline="always", cache=CACHE, fastmath=True)
+def _window(sentence, first, stop, pos, syn0, syn1, syn1neg, tables, settings, alpha, state, scratch):
+    """Train the window around sentence[pos], within the sentence sentence[first:stop]."""
+    size = syn0.shape[1]
+    window = settings.window
+    grad, hidden, contexts = scratch.grad, scratch.hidden, scratch.contexts
+    loss = 0.0
+    examples = 0
+    state, bits = next_u64(state)
+    reach = window - below(bits, window)  # word2vec.c's shrunk window, 1..window
+    lo = max(first, pos - reach)
+    hi = min(stop, pos + reach + 1)
+    centre = sentence[pos]
+    if settings.batched:
+        n_contexts = 0
+        for c in range(lo, hi):
+            if c != pos:
+                contexts[n_contexts] = sentence[c]
+                n_contexts += 1
+        if n_contexts > 0:
+            loss, state = ns_window_step(syn0, contexts, n_contexts, centre, syn1neg, scratch.grads,
+                                         scratch.coefs, grad, alpha, settings.negative, tables.noise_prob,
+                                         tables.noise_alias, state, settings.compute_loss)
+            examples = n_contexts
+    elif settings.skipgram:
+        for c in range(lo, hi):
+            if c == pos:
+                continue
+            context = sentence[c]
+            for i in range(size):  # a copy, not a row view (see steps.py)
+                hidden[i] = syn0[context, i]
+            grad[:] = 0.0
+            step_loss, state = _steps(hidden, centre, syn1, syn1neg, grad, alpha, tables, settings, state)
+            loss += step_loss
+            for i in range(size):
+                syn0[context, i] += grad[i]
+            examples += 1
+    elif hi - lo > 1:
+        hidden[:] = 0.0
+        for c in range(lo, hi):
+            if c != pos:
+                context = sentence[c]
+                for i in range(size):
+                    hidden[i] += syn0[context, i]
+        if settings.cbow_mean:
+            scale = np.float32(1.0 / (hi - lo - 1))
+            for i in range(size):
+                hidden[i] *= scale
+        grad[:] = 0.0
+        step_loss, state = _steps(hidden, centre, syn1, syn1neg, grad, alpha, tables, settings, state)
+        loss += step_loss
+        for c in range(lo, hi):
+            if c != pos:
+                context = sentence[c]
+                for i in range(size):
+                    syn0[context, i] += grad[i]
+        examples = 1
+    return loss, examples, state
 
 
 @njit(inline="always", cache=CACHE)

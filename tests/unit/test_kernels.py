@@ -154,48 +154,79 @@ def ref_ns_window(syn0, contexts, target, syn1neg, alpha, negative, tables, rng)
 
 def ref_train(ids, offsets, syn0, syn1, syn1neg, tables, settings: KernelSettings,
               alpha_start, alpha_end, seed):
-    """Skip-gram / CBOW over a slice, replaying the kernel's draws; float64 copies, returned."""
+    """Skip-gram / CBOW over a slice, replaying the kernel's draws; float64 copies, returned.
+
+    With settings.shuffle_words = N > 0, whole sentences are gathered until a block holds N input words,
+    and the block's windows are trained in a Fisher-Yates order, the rate advancing every 1024 windows."""
     syn0, syn1, syn1neg = (m.astype(np.float64) for m in (syn0, syn1, syn1neg))
     rng = SplitMix(seed)
     total = int(offsets[-1] - offsets[0])
-    done = loss = examples = 0
     window = settings.window
-    for s in range(len(offsets) - 1):
-        alpha = alpha_start + (alpha_end - alpha_start) * (done / total)
-        sentence = []
+    done = loss = examples = 0
+
+    def train_window(sentence, pos, alpha):
+        nonlocal loss, examples
+        centre = sentence[pos]
+        reach = window - rng.below(window)          # shrunk window b in 1..window
+        context = [c for c in range(max(0, pos - reach), min(len(sentence), pos + reach + 1)) if c != pos]
+        if settings.batched:
+            if context:
+                loss += ref_ns_window(syn0, [sentence[c] for c in context], centre, syn1neg, alpha,
+                                      settings.negative, tables, rng)
+                examples += len(context)
+        elif settings.skipgram:
+            for c in context:
+                x = syn0[sentence[c]].copy()
+                e = np.zeros_like(x)
+                loss += ref_steps(x, centre, syn1, syn1neg, e, alpha, tables, settings.use_ns,
+                                  settings.use_hs, settings.negative, rng)
+                syn0[sentence[c]] += e
+                examples += 1
+        elif context:
+            x = sum(syn0[sentence[c]] for c in context)
+            if settings.cbow_mean:
+                x = x / len(context)
+            e = np.zeros_like(x)
+            loss += ref_steps(x, centre, syn1, syn1neg, e, alpha, tables, settings.use_ns,
+                              settings.use_hs, settings.negative, rng)
+            for c in context:                         # the whole e to every context word
+                syn0[sentence[c]] += e
+            examples += 1
+
+    def subsample(s):
+        kept = []
         for word in ids[offsets[s]:offsets[s + 1]]:
             keep = float(tables.keep_prob[word])
             if keep < 1.0 and rng.uniform() >= keep:   # a draw only where subsampling can drop
                 continue
-            sentence.append(int(word))
-        done += int(offsets[s + 1] - offsets[s])
-        for pos, centre in enumerate(sentence):
-            reach = window - rng.below(window)          # shrunk window b in 1..window
-            context = [c for c in range(max(0, pos - reach), min(len(sentence), pos + reach + 1))
-                       if c != pos]
-            if settings.batched:
-                if context:
-                    loss += ref_ns_window(syn0, [sentence[c] for c in context], centre, syn1neg, alpha,
-                                          settings.negative, tables, rng)
-                    examples += len(context)
-            elif settings.skipgram:
-                for c in context:
-                    x = syn0[sentence[c]].copy()
-                    e = np.zeros_like(x)
-                    loss += ref_steps(x, centre, syn1, syn1neg, e, alpha, tables, settings.use_ns,
-                                      settings.use_hs, settings.negative, rng)
-                    syn0[sentence[c]] += e
-                    examples += 1
-            elif context:
-                x = sum(syn0[sentence[c]] for c in context)
-                if settings.cbow_mean:
-                    x = x / len(context)
-                e = np.zeros_like(x)
-                loss += ref_steps(x, centre, syn1, syn1neg, e, alpha, tables, settings.use_ns,
-                                  settings.use_hs, settings.negative, rng)
-                for c in context:                         # the whole e to every context word
-                    syn0[sentence[c]] += e
-                examples += 1
+            kept.append(int(word))
+        return kept
+
+    s = 0
+    while s < len(offsets) - 1:
+        alpha = alpha_start + (alpha_end - alpha_start) * (done / total)
+        if not settings.shuffle_words:
+            sentence = subsample(s)
+            done += int(offsets[s + 1] - offsets[s])
+            s += 1
+            for pos in range(len(sentence)):
+                train_window(sentence, pos, alpha)
+            continue
+        first, block = int(offsets[s]), []     # (sentence, position) of every kept word
+        while s < len(offsets) - 1 and offsets[s] - first < settings.shuffle_words:
+            sentence = subsample(s)
+            block += [(sentence, pos) for pos in range(len(sentence))]
+            s += 1
+        words = int(offsets[s]) - first
+        order = list(range(len(block)))
+        for i in range(len(block) - 1, 0, -1):
+            j = rng.below(i + 1)
+            order[i], order[j] = order[j], order[i]
+        for i, k in enumerate(order):
+            if i % 1024 == 0:
+                alpha = alpha_start + (alpha_end - alpha_start) * ((done + words * i // len(block)) / total)
+            train_window(*block[k], alpha)
+        done += words
     return (syn0, syn1, syn1neg), loss, done, examples
 
 
@@ -356,12 +387,19 @@ def encode(sentences):
     return ids, offsets
 
 
+# Windows in corpus order; shuffled within blocks of 6 input words (blocks of one to three sentences);
+# shuffled across the whole slice.
+SHUFFLES = (0, 6, 1000)
+
+
+@pytest.mark.parametrize("shuffle_words", SHUFFLES)
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("architecture,cbow_mean", MODELS, ids=MODEL_IDS)
-def test_train_slice_matches_reference(architecture, cbow_mean, loss, scenario):
+def test_train_slice_matches_reference(architecture, cbow_mean, loss, scenario, shuffle_words):
     case = SCENARIOS[scenario]
-    config = small_config(loss, architecture, cbow_mean, window=case["window"], sample=case["sample"])
+    config = small_config(loss, architecture, cbow_mean, window=case["window"], sample=case["sample"],
+                          shuffle_words=shuffle_words)
     tables = build_kernel_tables(COUNTS, config)
     if case["sample"] > 0:
         assert (tables.keep_prob < 1).sum() >= 2  # subsampling draws really happen
@@ -383,10 +421,12 @@ def test_train_slice_matches_reference(architecture, cbow_mean, loss, scenario):
     assert_params_close(work, reference, before)
 
 
+@pytest.mark.parametrize("shuffle_words", SHUFFLES)
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_batched_kernel_matches_reference(scenario):
+def test_batched_kernel_matches_reference(scenario, shuffle_words):
     case = SCENARIOS[scenario]
-    config = small_config("ns", window=case["window"], sample=case["sample"], kernel="batched")
+    config = small_config("ns", window=case["window"], sample=case["sample"], kernel="batched",
+                          shuffle_words=shuffle_words)
     tables = build_kernel_tables(COUNTS, config)
     settings = kernel_settings(config)
     assert settings.batched == 1
@@ -406,6 +446,24 @@ def test_batched_kernel_matches_reference(scenario):
     train_slice(ids, offsets, *classic, tables, kernel_settings(config.replace(kernel="classic")),
                 *case["alpha"], case["seed"])
     assert not np.allclose(classic[0], work[0])
+
+
+def test_shuffled_block_is_another_order_and_its_rate_falls_within_the_block():
+    """3,000 words in one block: the windows are trained in another order than the corpus's, and the rate
+    advances every 1024 windows inside the block (the reference replays both)."""
+    config = small_config("ns", window=2, kernel="batched", shuffle_words=10_000)
+    tables = build_kernel_tables(COUNTS, config)
+    words = np.random.default_rng(3).integers(0, V, 3000)
+    ids, offsets = encode([list(words[i:i + 100]) for i in range(0, 3000, 100)])
+    params = random_params(config, 8)
+    work, ordered, flat = (tuple(m.copy() for m in params) for _ in range(3))
+    train_slice(ids, offsets, *work, tables, kernel_settings(config), 0.2, 0.01, 5)
+    reference, _, _, _ = ref_train(ids, offsets, *params, tables, kernel_settings(config), 0.2, 0.01, 5)
+    assert_params_close(work, reference, tuple(m.astype(np.float64) for m in params))
+    train_slice(ids, offsets, *ordered, tables, kernel_settings(config.replace(shuffle_words=0)), 0.2, 0.01, 5)
+    train_slice(ids, offsets, *flat, tables, kernel_settings(config), 0.2, 0.2, 5)
+    assert not np.allclose(ordered[0], work[0])
+    assert not np.allclose(flat[0], work[0])
 
 
 def test_batched_kernel_window_with_a_repeated_context_and_saturated_products():
