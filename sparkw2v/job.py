@@ -132,10 +132,11 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                           "only, all contexts of a centre word against one set of negatives (HogBatch, Ji et "
                           "al. 2016), faster and better on one copy, worse when many copies are averaged; "
                           "'auto': batched for skip-gram NS trained as one copy, else classic (README, 'Speed')")
-    opt.add_argument("--shuffle-words", type=int, default=_DEFAULTS.shuffle_words, metavar="N",
+    opt.add_argument("--shuffle-words", type=int, default=None, metavar="N",
                      help="train the windows of each block of N input words in a random order, so that an "
-                          "article's windows are not trained one after another (0 keeps corpus order; "
-                          "README, 'Window order')")
+                          "article's windows are not trained one after another (0 keeps corpus order); "
+                          "default 2,000,000 for --loss ns, 0 with hierarchical softmax, where shuffling "
+                          "lost (README, 'Window order')")
     opt.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="random seed (>= 0)")
 
     dist = p.add_argument_group("distribution")

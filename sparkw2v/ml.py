@@ -189,7 +189,8 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
                     "'auto': batched for skip-gram NS trained as one copy, else classic (one of 'auto', "
                     "'classic', 'batched')", TypeConverters.toString)
     shuffleWords = _param("shuffleWords", "train the windows of each block of this many input words in a "
-                          "random order (>= 0; 0 keeps corpus order)", TypeConverters.toInt)
+                          "random order (>= 0; 0 keeps corpus order; None: 2,000,000 for loss 'ns', else 0)",
+                          lambda v: None if v is None else TypeConverters.toInt(v))
 
     def __init__(self) -> None:
         super().__init__()

@@ -43,7 +43,7 @@ def kernel_settings(config: TrainConfig, copies: int = 1) -> KernelSettings:
         skipgram=int(config.architecture == "skipgram"), use_ns=int(config.use_ns),
         use_hs=int(config.use_hs), negative=config.negative, window=config.window,
         cbow_mean=int(config.cbow_mean), compute_loss=int(config.compute_loss),
-        batched=int(config.kernel_for(copies) == "batched"), shuffle_words=config.shuffle_words)
+        batched=int(config.kernel_for(copies) == "batched"), shuffle_words=config.shuffle_block)
 
 
 def encode_sentences(sentences: Iterable[list[str]], index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -43,6 +43,7 @@ def test_defaults_validate():
         ({"sample": 1.0}, "sample", 1.0),
         ({"vector_size": 2.5}, "vector_size", 2.5),
         ({"cbow_mean": 1}, "cbow_mean", 1),
+        ({"shuffle_words": -1}, "shuffle_words", -1),
     ],
     ids=lambda v: None if not isinstance(v, dict) else ",".join(f"{k}={v[k]!r}" for k in v),
 )
@@ -66,6 +67,18 @@ def test_bad_parameter_is_named_with_its_value(changes, name, value):
 ])
 def test_auto_kernel_is_batched_for_one_skipgram_ns_copy_only(changes, copies, kernel):
     assert TrainConfig(**changes).validate().kernel_for(copies) == kernel
+
+
+@pytest.mark.parametrize(("changes", "block"), [
+    ({}, 2_000_000),                                      # negative sampling: windows shuffled
+    ({"architecture": "cbow"}, 2_000_000),
+    ({"loss": "hs"}, 0),                                  # hierarchical softmax lost with shuffling
+    ({"loss": "ns+hs"}, 0),
+    ({"shuffle_words": 0}, 0),
+    ({"loss": "hs", "shuffle_words": 1000}, 1000),
+])
+def test_auto_window_shuffle_is_for_negative_sampling_only(changes, block):
+    assert TrainConfig(**changes).validate().shuffle_block == block
 
 
 def test_config_error_is_a_value_error():

@@ -235,7 +235,7 @@ def ref_train(ids, offsets, syn0, syn1, syn1neg, tables, settings: KernelSetting
 # --------------------------------------------------------------------------------------------
 def small_config(loss: str, architecture: str = "skipgram", cbow_mean: bool = True, **kw) -> TrainConfig:
     values = dict(architecture=architecture, loss=loss, vector_size=D, window=2, negative=3,
-                  sample=0.0, min_count=1, cbow_mean=cbow_mean, seed=7, kernel="classic")
+                  sample=0.0, min_count=1, cbow_mean=cbow_mean, seed=7, kernel="classic", shuffle_words=0)
     values.update(kw)
     return TrainConfig(**values).validate()
 
