@@ -44,6 +44,18 @@ def test_the_batched_kernel_warns_at_many_copies_with_the_measured_loss(caplog):
     assert "batched" not in caplog.text
 
 
+def test_windows_in_corpus_order_warn_at_many_ns_copies(caplog):
+    with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
+        trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16, shuffle_words=0).validate(), 8)
+    assert "shuffle_words=0 at 8 copies" in caplog.text and "33.6%" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
+        trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16).validate(), 8)       # shuffled: the default
+        trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16, loss="hs").validate(), 8)  # HS: corpus order
+        trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16, shuffle_words=0).validate(), 2)
+    assert "shuffle_words" not in caplog.text
+
+
 def test_slow_syncs_warn_with_the_syncs_that_would_keep_them_near_a_quarter(caplog):
     config = TrainConfig(syncs_per_epoch=16).validate()
     # the 2-worker cluster's 1M x 300 round: 7 s of training, 75 s of syncing
