@@ -75,6 +75,9 @@ MODELS = {
     # sparkw2v with its training loss on (the job's default; every other row trains without it, as the peers do)
     "sgns-loss": dict(architecture="skipgram", loss="ns", negative=5, hs=0, alpha=0.025, compute_loss=True,
                       peers_as="sgns"),
+    # the batched kernel with its windows in corpus order (--shuffle-words 0): what the shuffle costs
+    "sgns-batched-ordered": dict(architecture="skipgram", loss="ns", negative=5, hs=0, alpha=0.025,
+                                 kernel="batched", shuffle_words=0, peers_as="sgns"),
     # the job's default for one skip-gram NS copy: the batched kernel with the loss on
     "sgns-batched-loss": dict(architecture="skipgram", loss="ns", negative=5, hs=0, alpha=0.025, kernel="batched",
                               compute_loss=True, peers_as="sgns", loss_off="sgns-batched"),
@@ -250,7 +253,8 @@ def sparkw2v_config(model: str, epochs: int, seed: int):
                        negative=spec["negative"], alpha=spec["alpha"], min_alpha=COMMON["min_alpha"],
                        epochs=epochs, cbow_mean=COMMON["cbow_mean"],
                        max_sentence_length=COMMON["max_sentence_length"], seed=seed,
-                       compute_loss=spec.get("compute_loss", False), kernel=spec.get("kernel", "classic")).validate()
+                       compute_loss=spec.get("compute_loss", False), kernel=spec.get("kernel", "classic"),
+                       shuffle_words=spec.get("shuffle_words")).validate()
 
 
 def sparkw2v_steps(path: str, config) -> tuple[dict, object]:
