@@ -189,7 +189,8 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                              "word-pair files (word1<TAB>word2<TAB>score; local files)")
     report.add_argument("--compute-loss", action=argparse.BooleanOptionalAction, default=_DEFAULTS.compute_loss,
                         help="compute the training loss for the log and metrics.json; --no-compute-loss trains "
-                             "faster (by 3-20%% of the batched kernel's training in our measurements; README, 'Options')")
+                             "faster (by 3-20%% of the batched kernel's training in our measurements; README, "
+                             "'Training on a cluster')")
     report.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
