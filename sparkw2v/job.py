@@ -27,6 +27,7 @@ import platform
 import sys
 import time
 
+from .cli import _Formatter as HelpFormatter  # the defaults that are values, not None or False
 from .config import ARCHITECTURES, AVERAGING, INPUT_FORMATS, KERNELS, LOCAL_COPIES, LOSSES, ConfigError, TrainConfig
 
 log = logging.getLogger("sparkw2v")
@@ -51,7 +52,7 @@ _DEFAULTS = TrainConfig()
 
 def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog=prog, formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog=prog, formatter_class=HelpFormatter,
         epilog=EXIT_CODES,
         description="Train word2vec embeddings (skip-gram or CBOW; negative sampling and/or "
                     "hierarchical softmax) on Spark, and write word2vec binary, Parquet, vocabulary "
