@@ -47,7 +47,7 @@ class CommandError(Exception):
         self.code = code
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Each flag's real default appended to its help (not None, False or []); a description or
     epilog with line breaks is kept as written, one without is wrapped to the terminal."""
 
@@ -85,7 +85,7 @@ def _int(text: str) -> int:
 
 def build_parser(prog: str = "sparkw2v") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, formatter_class=_Formatter, epilog=_EXIT_CODES,
+        prog=prog, formatter_class=HelpFormatter, epilog=_EXIT_CODES,
         description="word2vec on Spark: train embeddings, then evaluate, query and convert them.\n"
                     "Run `sparkw2v COMMAND --help` for the flags of each command.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -96,7 +96,7 @@ def build_parser(prog: str = "sparkw2v") -> argparse.ArgumentParser:
                                                       "see `sparkw2v train --help`)")
 
     ev = commands.add_parser(
-        "eval", formatter_class=_Formatter, epilog=_EXIT_CODES,
+        "eval", formatter_class=HelpFormatter, epilog=_EXIT_CODES,
         help="score vectors on analogy questions and word-pair similarity sets",
         description="Score word vectors on an analogy file (accuracy overall and per section, as "
                     "word2vec.c's compute-accuracy and gensim count it) and on word-pair files "
@@ -117,7 +117,7 @@ def build_parser(prog: str = "sparkw2v") -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
 
     nb = commands.add_parser(
-        "neighbors", formatter_class=_Formatter, epilog=_EXIT_CODES,
+        "neighbors", formatter_class=HelpFormatter, epilog=_EXIT_CODES,
         help="print the nearest neighbours of words by cosine similarity",
         description="Print the nearest neighbours of each WORD by cosine similarity (the input word "
                     "itself is left out). Words are case-sensitive. No Spark needed.")
@@ -127,7 +127,7 @@ def build_parser(prog: str = "sparkw2v") -> argparse.ArgumentParser:
                     help="neighbours to print per word (>= 1)")
 
     cv = commands.add_parser(
-        "convert", formatter_class=_Formatter, epilog=_EXIT_CODES,
+        "convert", formatter_class=HelpFormatter, epilog=_EXIT_CODES,
         help="convert vectors between word2vec text, word2vec binary and Parquet",
         description="Convert word vectors between word2vec text, word2vec binary and Parquet. Values "
                     "are float32 and every conversion is exact. Formats come from the file names "

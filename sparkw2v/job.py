@@ -27,7 +27,7 @@ import platform
 import sys
 import time
 
-from .cli import _Formatter as HelpFormatter  # the defaults that are values, not None or False
+from .cli import HelpFormatter
 from .config import ARCHITECTURES, AVERAGING, INPUT_FORMATS, KERNELS, LOCAL_COPIES, LOSSES, ConfigError, TrainConfig
 
 log = logging.getLogger("sparkw2v")
