@@ -107,11 +107,17 @@ def hot_rows(params: Params, k: int) -> list[np.ndarray]:
     return out
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def simulator_parser(doc: str) -> argparse.ArgumentParser:
+    """The simulators' common flags: the corpus prefix read_prefix takes and the evaluation report uses."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("--corpus", default=os.path.join(SHARED, "corpus", "wiki-aa.txt.gz"))
     p.add_argument("--eval-dir", default=os.path.join(SHARED, "eval"))
     p.add_argument("--tokens", type=int, default=4_000_000, help="corpus prefix (default %(default)s)")
+    return p
+
+
+def main(argv=None) -> dict:
+    p = simulator_parser(__doc__)
     p.add_argument("--copies", type=int, default=8)
     p.add_argument("--syncs", type=int, default=16, help="syncs per epoch (default %(default)s)")
     p.add_argument("--epochs", type=int, default=3)

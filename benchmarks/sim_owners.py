@@ -23,7 +23,6 @@ from the whole vocabulary, which breaks the one-writer rule and only shows what 
 
 Prints one JSON line: the settings, analogy accuracy (30,000 words), WS353 and the seconds.
 """
-import argparse
 import os
 import sys
 import time
@@ -35,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from sim_copies import SHARED, read_prefix, report  # noqa: E402
+from sim_copies import read_prefix, report, simulator_parser  # noqa: E402
 
 from sparkw2v.config import TrainConfig  # noqa: E402
 from sparkw2v.local import vocabulary_from_sentences  # noqa: E402
@@ -128,10 +127,7 @@ def noise_by_bucket(noise: np.ndarray, bucket: np.ndarray, n_buckets: int):
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--corpus", default=os.path.join(SHARED, "corpus", "wiki-aa.txt.gz"))
-    p.add_argument("--eval-dir", default=os.path.join(SHARED, "eval"))
-    p.add_argument("--tokens", type=int, default=4_000_000, help="corpus prefix (default %(default)s)")
+    p = simulator_parser(__doc__)
     p.add_argument("--partitions", type=int, default=8)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--sample", type=float, default=1e-4)
