@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from sparkw2v.config import TrainConfig  # noqa: E402
 from sparkw2v.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
-from sparkw2v.kernels import derive_seed, train_slice  # noqa: E402
+from sparkw2v.kernels import train_slice  # noqa: E402
 from sparkw2v.local import vocabulary_from_sentences  # noqa: E402
 from sparkw2v.params import Params, init_params, touched_rows  # noqa: E402
 from sparkw2v.sampling import noise_distribution  # noqa: E402
@@ -140,8 +140,6 @@ def main(argv=None) -> dict:
     p.add_argument("--hot-syncs", type=int, default=1, help="hot-row syncs per full sync (default %(default)s)")
     p.add_argument("--shuffle-words", type=int, default=0,
                    help="train each block of this many words' windows in a random order (0: corpus order)")
-    p.add_argument("--span-rounds", action="store_true",
-                   help="each round trains its share of the copy's whole epoch of shuffled windows")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=None, help="append the result line to this file")
     args = p.parse_args(argv)
@@ -204,13 +202,10 @@ def main(argv=None) -> dict:
             a0 = step.alpha_start + (step.alpha_end - step.alpha_start) * piece / pieces
             a1 = step.alpha_start + (step.alpha_end - step.alpha_start) * (piece + 1) / pieces
             for copy, (part_ids, part_offsets) in enumerate(parts):
-                part, n_parts = step.round * pieces + piece, config.syncs_per_epoch * pieces
-                first, last = (0, len(part_offsets) - 1) if args.span_rounds else round_bounds(part_offsets, part, n_parts)
+                first, last = round_bounds(part_offsets, step.round * pieces + piece, config.syncs_per_epoch * pieces)
                 train_slice(part_ids, part_offsets[first:last + 1], *locals_[copy], tables, settings,
                             a0 * round_rate, a1 * round_rate,
-                            round_seed(config, step.epoch, step.round, copy * pieces + piece),
-                            part=part, parts=n_parts if args.span_rounds else 1,
-                            shuffle_seed=derive_seed(config.seed, step.epoch, copy, 1 << 40))
+                            round_seed(config, step.epoch, step.round, copy * pieces + piece))
             for m in range(3):
                 if hot[m].size == 0:
                     continue

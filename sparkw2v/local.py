@@ -18,7 +18,7 @@ from .config import TrainConfig
 from .kernels import train_slice
 from .params import Params, init_params
 from .text import read_local_sentences
-from .training import (build_kernel_tables, encode_sentences, interleave, kernel_settings, round_seed, round_share,
+from .training import (build_kernel_tables, encode_sentences, interleave, kernel_settings, round_bounds, round_seed,
                        schedule)
 from .vocab import EmptyVocabularyError, Vocabulary, vocabulary_order
 
@@ -61,11 +61,11 @@ def train_encoded(ids: np.ndarray, offsets: np.ndarray, vocab: Vocabulary, confi
     params = init_params(len(vocab), config) if params is None else params
     metrics = []
     for step in schedule(config, first_epoch):
-        share = round_share(offsets, config, step.epoch, step.round, 0)
+        first, last = round_bounds(offsets, step.round, config.syncs_per_epoch)
         started = time.perf_counter()
-        result = train_slice(ids, offsets[share.first:share.last + 1], *params, tables, settings,
-                             step.alpha_start, step.alpha_end, round_seed(config, step.epoch, step.round, 0),
-                             part=share.part, parts=share.parts, shuffle_seed=share.shuffle_seed)
+        result = train_slice(ids, offsets[first:last + 1], *params, tables, settings,
+                             step.alpha_start, step.alpha_end,
+                             round_seed(config, step.epoch, step.round, 0))
         seconds = time.perf_counter() - started
         record = round_record(step, result.loss, result.words, result.examples, seconds, config.compute_loss)
         metrics.append(record)

@@ -37,7 +37,7 @@ from .corpus import encode_chunks, read_corpus
 from .kernels import train_slice
 from .local import TrainResult, loss_text, round_record
 from .params import Params, RoundUpdate, combined_values, init_params, mean_rows, touched_rows
-from .training import (build_kernel_tables, interleave, kernel_settings, round_seed, round_share, schedule,
+from .training import (build_kernel_tables, interleave, kernel_settings, round_bounds, round_seed, schedule,
                        to_vocabulary_ids)
 from .vocab import Vocabulary, vocabulary_from_chunks
 
@@ -520,8 +520,8 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
         base = round_params()
         slices = []
         for ids, offsets in records:
-            share = round_share(offsets, config, step.epoch, step.round, p)
-            slices.append((ids, offsets[share.first:share.last + 1], share))
+            first, last = round_bounds(offsets, step.round, rounds)
+            slices.append((ids, offsets[first:last + 1]))
         if per_executor:
             directory = shared_copy.scratch_directory(copy_bytes)
             local, header = shared_copy.attach(directory, run_id, sequence, shapes, lambda: base)
@@ -532,11 +532,10 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
         kernel_started = time.perf_counter()
         loss = words = examples = 0
         try:
-            for ids, offsets, share in slices:
+            for ids, offsets in slices:
                 loss, words, examples = train_slice(ids, offsets, *local, tables.value, settings,
                                                     step.alpha_start * scale, step.alpha_end * scale, seeds[p],
-                                                    progress, executor_words, share.part, share.parts,
-                                                    share.shuffle_seed)
+                                                    progress, executor_words)
         except BaseException:
             if per_executor:
                 shared_copy.leave(directory, header)

@@ -152,31 +152,5 @@ def round_bounds(offsets: np.ndarray, round_index: int, rounds: int) -> tuple[in
     return cut(round_index), cut(round_index + 1)
 
 
-class RoundShare(NamedTuple):
-    """What one round trains of a partition: sentences [first, last), and of their shuffled windows
-    share `part` of `parts` (kernels.train_slice), the windows' order drawn from `shuffle_seed`."""
-    first: int
-    last: int
-    part: int
-    parts: int
-    shuffle_seed: int
-
-
-def round_share(offsets: np.ndarray, config: TrainConfig, epoch: int, round_index: int,
-                partition: int) -> RoundShare:
-    """In corpus order, a round trains its run of the partition's sentences (round_bounds). With the windows
-    shuffled, every round takes its share of the whole epoch's shuffled windows instead, so that a round of
-    many copies (a few articles per copy at 64 copies) draws its windows from all of the partition."""
-    rounds = config.syncs_per_epoch
-    if config.shuffle_block > 0 and rounds > 1:
-        return RoundShare(0, len(offsets) - 1, round_index, rounds,
-                          derive_seed(config.seed, epoch, partition, _SHUFFLE_STREAM))
-    first, last = round_bounds(offsets, round_index, rounds)
-    return RoundShare(first, last, 0, 1, 0)
-
-
-_SHUFFLE_STREAM = 1 << 40  # a key no round index reaches: the epoch's shuffle is its own random stream
-
-
 def round_seed(config: TrainConfig, epoch: int, round_index: int, partition: int) -> int:
     return derive_seed(config.seed, epoch, round_index, partition)

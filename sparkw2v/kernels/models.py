@@ -51,34 +51,25 @@ class SliceResult(NamedTuple):
 
 def train_slice(ids, offsets, syn0, syn1, syn1neg, tables: KernelTables, settings: KernelSettings,
                 alpha_start: float, alpha_end: float, seed: int, progress: np.ndarray | None = None,
-                progress_total: float | None = None, part: int = 0, parts: int = 1,
-                shuffle_seed: int = 0) -> SliceResult:
+                progress_total: float | None = None) -> SliceResult:
     """Train in place on sentences `offsets[0]..offsets[-1]` of `ids`. See the module docstring.
 
     By default the learning rate falls over this slice's own words. Tasks that train one shared copy
     pass a shared int64[1] `progress` counter and the words it will reach (`progress_total`): each adds
     its words to the counter and takes the rate from the counter, as word2vec.c's threads share one.
-
-    With shuffled windows, `parts` > 1 trains only share `part` of each block's shuffled windows: the
-    blocks' subsampling and order come from `shuffle_seed`, the same for every part, so `parts` calls
-    with parts 0..parts-1 train each kept window exactly once, and each part draws from the whole slice
-    rather than from 1/parts of its sentences. `seed` drives the windows' own draws.
     """
-    words_total = offsets[-1] - offsets[0]
-    spans = settings.shuffle_words > 0 and parts > 1
     if progress is None:
         progress = np.zeros(1, dtype=np.int64)
-        progress_total = words_total // parts if spans else words_total
+        progress_total = offsets[-1] - offsets[0]
     loss, words, examples = _train(ids, offsets, syn0, syn1, syn1neg, tables, settings,
                                    float(alpha_start), float(alpha_end), np.uint64(seed), progress,
-                                   float(progress_total), int(part) if spans else 0, int(parts) if spans else 1,
-                                   np.uint64(shuffle_seed))
+                                   float(progress_total))
     return SliceResult(float(loss), int(words), int(examples))
 
 
 @njit(nogil=True, cache=CACHE, fastmath=True)
 def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alpha_end, state, progress,
-           progress_total, part, parts, shuffle_state):
+           progress_total):
     size = syn0.shape[1]
     n_sentences = offsets.shape[0] - 1
     longest = 0
@@ -115,38 +106,30 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
             continue
         # Shuffled: whole sentences until the block holds `block` input words, then its windows in a
         # random order, so that the windows of one article are not trained one after another.
-        if parts == 1:
-            shuffle_state = state
         length = 0
         n_block = 0
         first = offsets[s]
         while s < n_sentences and offsets[s] - first < block:
             bounds[n_block] = length
-            end, shuffle_state = _subsample(ids, offsets[s], offsets[s + 1], kept, length, tables.keep_prob,
-                                            shuffle_state)
+            end, state = _subsample(ids, offsets[s], offsets[s + 1], kept, length, tables.keep_prob, state)
             for pos in range(length, end):
                 sentence_of[pos] = n_block
             length = end
             n_block += 1
             s += 1
         bounds[n_block] = length
+        words = offsets[s] - first
+        words_done += words
         for pos in range(length):
             order[pos] = pos
         for i in range(length - 1, 0, -1):  # Fisher-Yates
-            shuffle_state, bits = next_u64(shuffle_state)
+            state, bits = next_u64(state)
             j = below(bits, i + 1)
             order[i], order[j] = order[j], order[i]
-        if parts == 1:
-            state = shuffle_state
-        block_words = offsets[s] - first
-        words = block_words * (part + 1) // parts - block_words * part // parts  # this part's credit
-        words_done += words
-        lo = length * part // parts
-        hi = length * (part + 1) // parts
         credited = 0
-        for i in range(lo, hi):
-            if (i - lo) % 1024 == 0:  # the rate falls within the block as its windows are trained
-                share = words * (i - lo) // (hi - lo)
+        for i in range(length):
+            if i % 1024 == 0:  # the rate falls within the block as its windows are trained
+                share = words * i // length
                 progress[0] += share - credited
                 credited = share
                 alpha = _alpha(alpha_start, alpha_end, progress[0], progress_total)

@@ -153,19 +153,14 @@ def ref_ns_window(syn0, contexts, target, syn1neg, alpha, negative, tables, rng)
 
 
 def ref_train(ids, offsets, syn0, syn1, syn1neg, tables, settings: KernelSettings,
-              alpha_start, alpha_end, seed, part=0, parts=1, shuffle_seed=0):
+              alpha_start, alpha_end, seed):
     """Skip-gram / CBOW over a slice, replaying the kernel's draws; float64 copies, returned.
 
     With settings.shuffle_words = N > 0, whole sentences are gathered until a block holds N input words,
-    and the block's windows are trained in a Fisher-Yates order, the rate advancing every 1024 windows.
-    With parts > 1, the blocks are subsampled and ordered from `shuffle_seed`, and only share `part` of
-    each block's order is trained."""
+    and the block's windows are trained in a Fisher-Yates order, the rate advancing every 1024 windows."""
     syn0, syn1, syn1neg = (m.astype(np.float64) for m in (syn0, syn1, syn1neg))
     rng = SplitMix(seed)
-    if not settings.shuffle_words:
-        parts = 1
-    shuffle_rng = SplitMix(shuffle_seed) if parts > 1 else rng
-    total = int(offsets[-1] - offsets[0]) // parts
+    total = int(offsets[-1] - offsets[0])
     window = settings.window
     done = loss = examples = 0
 
@@ -198,7 +193,7 @@ def ref_train(ids, offsets, syn0, syn1, syn1neg, tables, settings: KernelSetting
                 syn0[sentence[c]] += e
             examples += 1
 
-    def subsample(s, rng):
+    def subsample(s):
         kept = []
         for word in ids[offsets[s]:offsets[s + 1]]:
             keep = float(tables.keep_prob[word])
@@ -211,7 +206,7 @@ def ref_train(ids, offsets, syn0, syn1, syn1neg, tables, settings: KernelSetting
     while s < len(offsets) - 1:
         alpha = alpha_start + (alpha_end - alpha_start) * (done / total)
         if not settings.shuffle_words:
-            sentence = subsample(s, rng)
+            sentence = subsample(s)
             done += int(offsets[s + 1] - offsets[s])
             s += 1
             for pos in range(len(sentence)):
@@ -219,20 +214,18 @@ def ref_train(ids, offsets, syn0, syn1, syn1neg, tables, settings: KernelSetting
             continue
         first, block = int(offsets[s]), []     # (sentence, position) of every kept word
         while s < len(offsets) - 1 and offsets[s] - first < settings.shuffle_words:
-            sentence = subsample(s, shuffle_rng)
+            sentence = subsample(s)
             block += [(sentence, pos) for pos in range(len(sentence))]
             s += 1
-        block_words = int(offsets[s]) - first
-        words = block_words * (part + 1) // parts - block_words * part // parts
+        words = int(offsets[s]) - first
         order = list(range(len(block)))
         for i in range(len(block) - 1, 0, -1):
-            j = shuffle_rng.below(i + 1)
+            j = rng.below(i + 1)
             order[i], order[j] = order[j], order[i]
-        lo, hi = len(block) * part // parts, len(block) * (part + 1) // parts
-        for i in range(lo, hi):
-            if (i - lo) % 1024 == 0:
-                alpha = alpha_start + (alpha_end - alpha_start) * ((done + words * (i - lo) // (hi - lo)) / total)
-            train_window(*block[order[i]], alpha)
+        for i, k in enumerate(order):
+            if i % 1024 == 0:
+                alpha = alpha_start + (alpha_end - alpha_start) * ((done + words * i // len(block)) / total)
+            train_window(*block[k], alpha)
         done += words
     return (syn0, syn1, syn1neg), loss, done, examples
 
@@ -471,36 +464,6 @@ def test_shuffled_block_is_another_order_and_its_rate_falls_within_the_block():
     train_slice(ids, offsets, *flat, tables, kernel_settings(config), 0.2, 0.2, 5)
     assert not np.allclose(ordered[0], work[0])
     assert not np.allclose(flat[0], work[0])
-
-
-@pytest.mark.parametrize("loss", LOSSES)
-def test_parts_of_a_shuffled_slice_train_every_kept_window_once(loss):
-    """Calls with parts 0, 1, 2 of 3 and one shuffle seed each match the reference's part; together they
-    read every input word once and train every window of one subsampling: with window 1 (no shrinking)
-    their examples add up to those of one call whose subsampling comes from the same seed."""
-    config = small_config(loss, window=1, sample=0.02, shuffle_words=10_000)
-    tables = build_kernel_tables(COUNTS, config)
-    settings = kernel_settings(config)
-    words = np.random.default_rng(4).integers(0, V, 1000)
-    ids, offsets = encode([list(words[i:i + 50]) for i in range(0, 1000, 50)])
-    params = random_params(config, 8)
-    work, reference = tuple(m.copy() for m in params), params
-    total_words = total_examples = 0
-    for part in range(3):
-        before = tuple(m.astype(np.float64) for m in work)
-        result = train_slice(ids, offsets, *work, tables, settings, 0.2, 0.1, 50 + part, part=part, parts=3,
-                             shuffle_seed=99)
-        reference, ref_loss, ref_words, ref_examples = ref_train(ids, offsets, *reference, tables, settings,
-                                                                 0.2, 0.1, 50 + part, part, 3, 99)
-        assert (result.words, result.examples) == (ref_words, ref_examples)
-        assert result.loss == pytest.approx(ref_loss, rel=1e-5)
-        assert_params_close(work, reference, before)
-        reference = tuple(m.astype(np.float32) for m in reference)
-        total_words += result.words
-        total_examples += result.examples
-    whole = train_slice(ids, offsets, *(m.copy() for m in params), tables, settings, 0.2, 0.1, 99)
-    assert total_words == whole.words == len(ids)
-    assert total_examples == whole.examples
 
 
 def test_batched_kernel_window_with_a_repeated_context_and_saturated_products():
