@@ -38,7 +38,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from sparkw2v.config import TrainConfig  # noqa: E402
+from sparkw2v.config import SHUFFLE_RUN, TrainConfig  # noqa: E402
 from sparkw2v.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
 from sparkw2v.kernels import train_slice  # noqa: E402
 from sparkw2v.local import vocabulary_from_sentences  # noqa: E402
@@ -140,6 +140,8 @@ def main(argv=None) -> dict:
     p.add_argument("--hot-syncs", type=int, default=1, help="hot-row syncs per full sync (default %(default)s)")
     p.add_argument("--shuffle-words", type=int, default=0,
                    help="train each block of this many words' windows in a random order (0: corpus order)")
+    p.add_argument("--shuffle-run", type=int, default=SHUFFLE_RUN,
+                   help="shuffled windows move in runs of this many neighbours")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=None, help="append the result line to this file")
     args = p.parse_args(argv)
@@ -160,7 +162,7 @@ def main(argv=None) -> dict:
     del sentences
     parts = [interleave(i, o, config.interleave) for i, o in deal(ids, offsets, args.copies)]
     tables = build_kernel_tables(vocab.counts, config)
-    settings = kernel_settings(config, args.copies)._replace(shuffle_words=args.shuffle_words)
+    settings = kernel_settings(config, args.copies)._replace(shuffle_words=args.shuffle_words, shuffle_run=args.shuffle_run)
     params = init_params(len(vocab), config)
     updates = expected_updates(vocab.counts.astype(np.float64), tables, config)
     velocity = [np.zeros_like(m) for m in params]

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from .config import TrainConfig
+from .config import SHUFFLE_RUN, TrainConfig
 from .huffman import build_huffman
 from .kernels import KernelSettings, KernelTables, derive_seed
 from .sampling import build_alias_table, keep_probabilities, noise_distribution
@@ -43,7 +43,8 @@ def kernel_settings(config: TrainConfig, copies: int = 1) -> KernelSettings:
         skipgram=int(config.architecture == "skipgram"), use_ns=int(config.use_ns),
         use_hs=int(config.use_hs), negative=config.negative, window=config.window,
         cbow_mean=int(config.cbow_mean), compute_loss=int(config.compute_loss),
-        batched=int(config.kernel_for(copies) == "batched"), shuffle_words=config.shuffle_block)
+        batched=int(config.kernel_for(copies) == "batched"), shuffle_words=config.shuffle_block,
+        shuffle_run=SHUFFLE_RUN)
 
 
 def encode_sentences(sentences: Iterable[list[str]], index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:

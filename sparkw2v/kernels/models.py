@@ -41,6 +41,7 @@ class KernelSettings(NamedTuple):
     compute_loss: int
     batched: int  # skip-gram NS: all contexts of a centre word in one ns_window_step
     shuffle_words: int = 0  # > 0: train each block of this many input words' windows in a random order
+    shuffle_run: int = 1  # the windows move in runs of this many neighbours, which share context rows
 
 
 class SliceResult(NamedTuple):
@@ -105,7 +106,8 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
                 examples += step_examples
             continue
         # Shuffled: whole sentences until the block holds `block` input words, then its windows in a
-        # random order, so that the windows of one article are not trained one after another.
+        # random order, so that the windows of one article are not trained one after another. They move
+        # in runs of a few neighbours, which share most context rows: those stay in cache.
         length = 0
         n_block = 0
         first = offsets[s]
@@ -120,25 +122,31 @@ def _train(ids, offsets, syn0, syn1, syn1neg, tables, settings, alpha_start, alp
         bounds[n_block] = length
         words = offsets[s] - first
         words_done += words
-        for pos in range(length):
-            order[pos] = pos
-        for i in range(length - 1, 0, -1):  # Fisher-Yates
+        run = settings.shuffle_run
+        n_runs = (length + run - 1) // run
+        for r in range(n_runs):
+            order[r] = r
+        for i in range(n_runs - 1, 0, -1):  # Fisher-Yates
             state, bits = next_u64(state)
             j = below(bits, i + 1)
             order[i], order[j] = order[j], order[i]
         credited = 0
-        for i in range(length):
-            if i % 1024 == 0:  # the rate falls within the block as its windows are trained
-                share = words * i // length
-                progress[0] += share - credited
-                credited = share
-                alpha = _alpha(alpha_start, alpha_end, progress[0], progress_total)
-            pos = order[i]
-            sentence = sentence_of[pos]
-            step_loss, step_examples, state = _window(kept, bounds[sentence], bounds[sentence + 1], pos, syn0,
-                                                      syn1, syn1neg, tables, settings, alpha, state, scratch)
-            loss += step_loss
-            examples += step_examples
+        i = 0
+        for k in range(n_runs):
+            start = order[k] * run
+            for pos in range(start, min(start + run, length)):
+                if i % 1024 == 0:  # the rate falls within the block as its windows are trained
+                    share = words * i // length
+                    progress[0] += share - credited
+                    credited = share
+                    alpha = _alpha(alpha_start, alpha_end, progress[0], progress_total)
+                i += 1
+                sentence = sentence_of[pos]
+                step_loss, step_examples, state = _window(kept, bounds[sentence], bounds[sentence + 1], pos,
+                                                          syn0, syn1, syn1neg, tables, settings, alpha, state,
+                                                          scratch)
+                loss += step_loss
+                examples += step_examples
         progress[0] += words - credited
     return loss, words_done, examples
 

@@ -157,7 +157,8 @@ def ref_train(ids, offsets, syn0, syn1, syn1neg, tables, settings: KernelSetting
     """Skip-gram / CBOW over a slice, replaying the kernel's draws; float64 copies, returned.
 
     With settings.shuffle_words = N > 0, whole sentences are gathered until a block holds N input words,
-    and the block's windows are trained in a Fisher-Yates order, the rate advancing every 1024 windows."""
+    and the block's windows are trained in a Fisher-Yates order of runs of settings.shuffle_run
+    neighbours, the rate advancing every 1024 windows."""
     syn0, syn1, syn1neg = (m.astype(np.float64) for m in (syn0, syn1, syn1neg))
     rng = SplitMix(seed)
     total = int(offsets[-1] - offsets[0])
@@ -218,11 +219,13 @@ def ref_train(ids, offsets, syn0, syn1, syn1neg, tables, settings: KernelSetting
             block += [(sentence, pos) for pos in range(len(sentence))]
             s += 1
         words = int(offsets[s]) - first
-        order = list(range(len(block)))
-        for i in range(len(block) - 1, 0, -1):
+        run = settings.shuffle_run
+        order = list(range(-(-len(block) // run)))
+        for i in range(len(order) - 1, 0, -1):
             j = rng.below(i + 1)
             order[i], order[j] = order[j], order[i]
-        for i, k in enumerate(order):
+        positions = [p for k in order for p in range(k * run, min(k * run + run, len(block)))]
+        for i, k in enumerate(positions):
             if i % 1024 == 0:
                 alpha = alpha_start + (alpha_end - alpha_start) * ((done + words * i // len(block)) / total)
             train_window(*block[k], alpha)
@@ -387,23 +390,23 @@ def encode(sentences):
     return ids, offsets
 
 
-# Windows in corpus order; shuffled within blocks of 6 input words (blocks of one to three sentences);
-# shuffled across the whole slice.
-SHUFFLES = (0, 6, 1000)
+# (block words, run): windows in corpus order; shuffled one by one within blocks of 6 input words (one to
+# three sentences) and across the whole slice; shuffled in runs of 4 and of 3 neighbours.
+SHUFFLES = ((0, 1), (6, 1), (1000, 1), (6, 4), (1000, 3))
 
 
-@pytest.mark.parametrize("shuffle_words", SHUFFLES)
+@pytest.mark.parametrize("shuffle_words,shuffle_run", SHUFFLES)
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("architecture,cbow_mean", MODELS, ids=MODEL_IDS)
-def test_train_slice_matches_reference(architecture, cbow_mean, loss, scenario, shuffle_words):
+def test_train_slice_matches_reference(architecture, cbow_mean, loss, scenario, shuffle_words, shuffle_run):
     case = SCENARIOS[scenario]
     config = small_config(loss, architecture, cbow_mean, window=case["window"], sample=case["sample"],
                           shuffle_words=shuffle_words)
     tables = build_kernel_tables(COUNTS, config)
     if case["sample"] > 0:
         assert (tables.keep_prob < 1).sum() >= 2  # subsampling draws really happen
-    settings = kernel_settings(config)
+    settings = kernel_settings(config)._replace(shuffle_run=shuffle_run)
     ids, offsets = encode(case["sentences"])
     params = random_params(config, 21)
     before = tuple(m.astype(np.float64) for m in params)
@@ -421,14 +424,14 @@ def test_train_slice_matches_reference(architecture, cbow_mean, loss, scenario, 
     assert_params_close(work, reference, before)
 
 
-@pytest.mark.parametrize("shuffle_words", SHUFFLES)
+@pytest.mark.parametrize("shuffle_words,shuffle_run", SHUFFLES)
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_batched_kernel_matches_reference(scenario, shuffle_words):
+def test_batched_kernel_matches_reference(scenario, shuffle_words, shuffle_run):
     case = SCENARIOS[scenario]
     config = small_config("ns", window=case["window"], sample=case["sample"], kernel="batched",
                           shuffle_words=shuffle_words)
     tables = build_kernel_tables(COUNTS, config)
-    settings = kernel_settings(config)
+    settings = kernel_settings(config)._replace(shuffle_run=shuffle_run)
     assert settings.batched == 1
     ids, offsets = encode(case["sentences"])
     params = random_params(config, 21)
@@ -443,8 +446,8 @@ def test_batched_kernel_matches_reference(scenario, shuffle_words):
     assert_params_close(work, reference, tuple(m.astype(np.float64) for m in params))
 
     classic = tuple(m.copy() for m in params)  # the same draws in another order: another result
-    train_slice(ids, offsets, *classic, tables, kernel_settings(config.replace(kernel="classic")),
-                *case["alpha"], case["seed"])
+    classic_settings = kernel_settings(config.replace(kernel="classic"))._replace(shuffle_run=shuffle_run)
+    train_slice(ids, offsets, *classic, tables, classic_settings, *case["alpha"], case["seed"])
     assert not np.allclose(classic[0], work[0])
 
 
