@@ -162,7 +162,8 @@ def main(argv=None) -> dict:
     del sentences
     parts = [interleave(i, o, config.interleave) for i, o in deal(ids, offsets, args.copies)]
     tables = build_kernel_tables(vocab.counts, config)
-    settings = kernel_settings(config, args.copies)._replace(shuffle_words=args.shuffle_words, shuffle_run=args.shuffle_run)
+    settings = kernel_settings(config, args.copies)._replace(shuffle_words=args.shuffle_words,
+                                                             shuffle_run=args.shuffle_run)
     params = init_params(len(vocab), config)
     updates = expected_updates(vocab.counts.astype(np.float64), tables, config)
     velocity = [np.zeros_like(m) for m in params]
