@@ -13,9 +13,9 @@ the training's CPU seconds gives words per CPU-second: every peer runs on one th
 machine its CPU time is close to what it would take on an idle core, where wall time also counts the
 time spent waiting for a CPU. Both are reported.
 
-For every model the peers run in turn (A B C A B C ... with --repeats > 1) and the report quotes
-medians. Quality: Google analogies (30,000 most frequent words, case-insensitive), Spearman on
-WordSim-353 and SimLex-999, all scored by gensim's KeyedVectors.
+Every repeat runs each model's peers in turn (A B C, then the next model; with --repeats > 1 the
+whole sequence again), and the report quotes medians. Quality: Google analogies (30,000 most frequent
+words, case-insensitive), Spearman on WordSim-353 and SimLex-999, all scored by gensim's KeyedVectors.
 
     python benchmarks/bench_kernels.py                                   # the full benchmark
     python benchmarks/bench_kernels.py --max-tokens 300000 --epochs 1    # a smoke test
@@ -601,7 +601,7 @@ def markdown(results: dict) -> str:
         f"- Settings (all peers): size {s['vector_size']}, window {s['window']}, sample {s['sample']}, min_count "
         f"{s['min_count']}, {s['epochs']} epoch{'s' if s['epochs'] != 1 else ''}, negative 5 (NS) / hs=1 negative 0 (HS), alpha 0.025 SG / 0.05 "
         f"CBOW, CBOW mean; one thread ({', '.join(f'{k}=1' for k in s['thread_env'])}); {results['repeats']} "
-        f"repeat(s) per peer, run in turn (A B C A B C), medians quoted",
+        f"repeat(s) per peer, every model and peer run in turn once per repeat, medians quoted",
         "- Peers: sparkw2v = single-process trainer (train_local's steps, compute_loss off); gensim = "
         "`corpus_file`, `workers=1`; word2vec.c = `-threads 1`",
         "- **words/s = corpus tokens × epochs / train s** (word2vec.c's convention: every token read, "
@@ -896,8 +896,8 @@ def bench(args) -> int:
             f"timed steps match train_local: {results['sparkw2v_compile']['steps_match_train_local']}")
 
     tokens = corpus["tokens"]
-    for model in args.models:
-        for repeat in range(1, args.repeats + 1):
+    for repeat in range(1, args.repeats + 1):  # models alternate as peers do, so drift biases no ratio
+        for model in args.models:
             for peer in args.peers:
                 if peer_model(model, peer) != model and peer_model(model, peer) in args.models:
                     continue  # the same training as the plain model's run, which stands for it
