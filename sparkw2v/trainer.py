@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 from pyspark import RDD, StorageLevel
 from pyspark.broadcast import Broadcast
 from pyspark.sql import SparkSession
@@ -38,7 +39,7 @@ from .kernels import train_slice
 from .local import TrainResult, loss_text, round_record
 from .params import Params, RoundUpdate, combined_values, init_params, mean_rows, touched_rows
 from .training import (build_kernel_tables, interleave, kernel_settings, round_bounds, round_seed, schedule,
-                       to_vocabulary_ids)
+                       to_vocabulary_ids, vocabulary_lookup)
 from .vocab import Vocabulary, vocabulary_from_chunks
 
 log = logging.getLogger(__name__)
@@ -299,11 +300,18 @@ def encode_corpus(chunks: RDD, vocab: Vocabulary, partitions: int, sweeps: int =
     reorders them into `sweeps` interleaved passes (training.interleave), as the local trainer does.
     """
     sc = chunks.context
-    index = sc.broadcast(vocab.index)
+    index = sc.broadcast(pa.array(vocab.words.tolist(), type=pa.large_string()))
 
-    def to_vocabulary(record):
-        key, (words, ids, offsets) = record
-        return key, to_vocabulary_ids(words, ids, offsets, index.value)
+    def to_vocabulary(part):
+        records = list(part)
+        if not records:
+            return
+        # One lookup per partition: index_in hashes the whole vocabulary for each call.
+        lookup = vocabulary_lookup(pa.concat_arrays([words for _, (words, _, _) in records]), index.value)
+        start = 0
+        for key, (words, ids, offsets) in records:
+            yield key, to_vocabulary_ids(lookup[start:start + len(words)], ids, offsets)
+            start += len(words)
 
     def concatenate(part):
         chunks = sorted(part, key=lambda kv: kv[0])
@@ -317,7 +325,7 @@ def encode_corpus(chunks: RDD, vocab: Vocabulary, partitions: int, sweeps: int =
                          sweeps)
 
     sc.setJobDescription("sparkw2v: encode the corpus")
-    encoded = (chunks.map(to_vocabulary)
+    encoded = (chunks.mapPartitions(to_vocabulary)
                .partitionBy(partitions, lambda key: key[0] * 7919 + key[1])
                .mapPartitions(concatenate, preservesPartitioning=True)
                .persist(StorageLevel.MEMORY_AND_DISK))

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .config import SHUFFLE_RUN, TrainConfig
 from .huffman import build_huffman
@@ -59,25 +60,34 @@ def encode_sentences(sentences: Iterable[list[str]], index: Mapping[str, int]) -
     return np.asarray(ids, dtype=np.int32), np.asarray(offsets, dtype=np.int64)
 
 
-def encode_locally(sentences: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+def encode_locally(sentences: list[list[str]]) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Token lists -> (distinct words, int32 ids into them, int64 sentence offsets): the corpus as read once.
 
     The words are numbered in order of first appearance by Arrow's hash table (C++), so the vocabulary
     count and the encoding for training both come from this one pass over the text (to_vocabulary_ids).
+    They stay an Arrow array: the vocabulary job counts them and the encoding looks them up in C++,
+    and a chunk pickles as a few buffers instead of one string object per distinct word.
     """
     lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
     offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     encoded = pa.array(list(itertools.chain.from_iterable(sentences)), type=pa.large_string()).dictionary_encode()
     ids = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    return encoded.dictionary.to_pylist(), ids, offsets
+    return encoded.dictionary, ids, offsets
 
 
-def to_vocabulary_ids(words: list[str], ids: np.ndarray, offsets: np.ndarray,
-                      index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """encode_locally's output -> what encode_sentences gives for the same sentences: vocabulary ids,
-    unknown words dropped, then sentences left empty."""
-    lookup = np.fromiter((index.get(w, -1) for w in words), dtype=np.int64, count=len(words))
+def vocabulary_lookup(words: pa.Array, vocabulary: pa.Array) -> np.ndarray:
+    """Each of `words`' position in `vocabulary` (int64), or -1 where it is not there."""
+    if len(words) == 0:
+        return np.zeros(0, dtype=np.int64)
+    found = pc.index_in(words.cast(pa.large_string()), value_set=vocabulary.cast(pa.large_string()))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+def to_vocabulary_ids(lookup: np.ndarray, ids: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """encode_locally's ids and offsets, with `lookup` (its words' vocabulary ids, -1 for unknown ones)
+    -> what encode_sentences gives for the same sentences: vocabulary ids, unknown words dropped, then
+    sentences left empty."""
     global_ids = lookup[ids]
     known = global_ids >= 0
     kept_before = np.zeros(len(known) + 1, dtype=np.int64)

@@ -5,14 +5,17 @@ the same word ids on every run and every cluster.
 """
 from __future__ import annotations
 
+import heapq
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+from numba import njit
 from pyspark import RDD
 
 from .corpus import encode_chunks
+from .kernels._cache import CACHE
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +83,74 @@ class Vocabulary:
 
 
 def count_words(chunks: RDD) -> RDD:
-    """(word, count) pairs from corpus.encode_chunks records; each partition pre-aggregates before the shuffle."""
-    def partition_counts(part):
-        counter: Counter = Counter()
-        for _, (words, ids, _offsets) in part:
-            counter.update(dict(zip(words, np.bincount(ids, minlength=len(words)).tolist())))
-        return iter(counter.items())
+    """(words, counts) blocks from corpus.encode_chunks records: one block per partition, words distinct
+    across blocks.
 
-    return chunks.mapPartitions(partition_counts).reduceByKey(lambda a, b: a + b)
+    Each partition sums its chunks' counts by word in Arrow, then sends each word to the partition its
+    hash picks, where the partial counts are summed again: the shuffle carries one Arrow block per pair
+    of partitions instead of one Python record per word.
+    """
+    reducers = max(chunks.getNumPartitions(), 1)
+
+    def partition_counts(part):
+        words, counts = [], []
+        for _, (chunk_words, ids, _offsets) in part:
+            words.append(chunk_words)
+            counts.append(np.bincount(ids, minlength=len(chunk_words)))
+        if not words:
+            return
+        summed_words, summed = _sum_by_word(pa.concat_arrays(words), np.concatenate(counts))
+        buckets = _word_buckets(summed_words, reducers)
+        for bucket in np.unique(buckets):
+            picked = np.flatnonzero(buckets == bucket)
+            yield int(bucket), (summed_words.take(picked), summed[picked])
+
+    def reduce_counts(part):
+        blocks = [block for _, block in part]
+        if blocks:
+            yield _sum_by_word(pa.concat_arrays([w for w, _ in blocks]), np.concatenate([c for _, c in blocks]))
+
+    return (chunks.mapPartitions(partition_counts)
+            .partitionBy(reducers, lambda bucket: bucket)
+            .mapPartitions(reduce_counts))
+
+
+def _sum_by_word(words: pa.Array, counts: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Distinct words and their summed counts (Arrow's hash table: 3x faster here than its group_by)."""
+    encoded = words.dictionary_encode()
+    # float64 weights add integers exactly up to 2**53 occurrences of one word
+    summed = np.bincount(encoded.indices.to_numpy(zero_copy_only=False), weights=counts,
+                         minlength=len(encoded.dictionary))
+    return encoded.dictionary, summed.astype(np.int64)
+
+
+def _word_buckets(words: pa.Array, buckets: int) -> np.ndarray:
+    """A bucket in [0, buckets) for each word, from its UTF-8 bytes: the same in every process (Python's
+    own str hash is salted per process unless PYTHONHASHSEED is set)."""
+    words = words.cast(pa.large_string())
+    _, offsets, data = words.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64)[words.offset:words.offset + len(words) + 1]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return _fnv1a_buckets(offsets, data, buckets)
+
+
+@njit(cache=CACHE)
+def _fnv1a_buckets(offsets, data, buckets):
+    out = np.empty(offsets.shape[0] - 1, dtype=np.int64)
+    for i in range(out.shape[0]):
+        h = np.uint64(14695981039346656037)
+        for j in range(offsets[i], offsets[i + 1]):
+            h = (h ^ np.uint64(data[j])) * np.uint64(1099511628211)
+        out[i] = np.int64(h % np.uint64(buckets))
+    return out
+
+
+def _top(words: pa.Array, counts: np.ndarray, n: int | None) -> list[tuple[str, int]]:
+    """The first `n` (all where None) (word, count) pairs in vocabulary order."""
+    order = pa.table({"word": words, "count": counts}).sort_by([("count", "descending"), ("word", "ascending")])
+    if n is not None:
+        order = order.slice(0, n)
+    return list(zip(order.column("word").to_pylist(), order.column("count").to_pylist()))
 
 
 def build_vocabulary(sentences: RDD, min_count: int = 5, max_vocab_size: int | None = None) -> Vocabulary:
@@ -99,16 +162,21 @@ def vocabulary_from_chunks(chunks: RDD, min_count: int = 5, max_vocab_size: int 
     """Count corpus.encode_chunks records on the executors; bring only the kept words to the driver."""
     counts = count_words(chunks).persist()
     try:
-        corpus_words = counts.map(lambda wc: wc[1]).sum()
+        corpus_words = counts.map(lambda block: int(block[1].sum())).sum()
         if corpus_words == 0:
             raise EmptyVocabularyError.no_tokens()
-        kept = counts.filter(lambda wc: wc[1] >= min_count)
+
+        def kept(block):
+            words, block_counts = block
+            keep = np.flatnonzero(block_counts >= min_count)
+            yield from _top(words.take(keep), block_counts[keep], max_vocab_size)
+
+        pairs = counts.mapPartitions(lambda part: (pair for block in part for pair in kept(block))).collect()
         if max_vocab_size is not None:
-            pairs = kept.takeOrdered(max_vocab_size, key=vocabulary_order)
-        else:
-            pairs = kept.collect()
+            pairs = heapq.nsmallest(max_vocab_size, pairs, key=vocabulary_order)
         if not pairs:
-            raise EmptyVocabularyError.below_min_count(min_count, counts.takeOrdered(5, key=vocabulary_order))
+            top = counts.flatMap(lambda block: _top(*block, 5)).collect()
+            raise EmptyVocabularyError.below_min_count(min_count, heapq.nsmallest(5, top, key=vocabulary_order))
         vocab = Vocabulary.from_counts(pairs, corpus_words)
     finally:
         counts.unpersist()

@@ -7,11 +7,12 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from sparkw2v.corpus import read_corpus
 from sparkw2v.text import REPLACEMENT_CHAR
-from sparkw2v.vocab import EmptyVocabularyError, Vocabulary, build_vocabulary
+from sparkw2v.vocab import EmptyVocabularyError, Vocabulary, _word_buckets, build_vocabulary
 
 pytestmark = pytest.mark.spark
 
@@ -139,3 +140,19 @@ def test_wikiextractor_folder_vocabulary_equals_a_counter(spark, shared_data):
     assert_matches_counter(vocab, counter, 1)
     # The folder's only U+FFFD are real characters in wiki_44 (valid UTF-8 EF BF BD), not bad bytes.
     assert corpus.replaced_chars.value == sum(w.count(REPLACEMENT_CHAR) * c for w, c in counter.items())
+
+
+def test_word_buckets_are_fnv1a_of_the_utf8_bytes():
+    """The count shuffle sends a word to the partition its bytes' FNV-1a picks, in every process alike
+    (Python's str hash is salted per process); a sliced Arrow array gives each word's own bucket."""
+    def fnv1a(word: str) -> int:
+        h = 14695981039346656037
+        for byte in word.encode("utf-8"):
+            h = ((h ^ byte) * 1099511628211) % 2**64
+        return h
+
+    assert fnv1a("a") == 0xAF63DC4C8601EC8C  # the published FNV-1a 64 test vector
+    words = ["the", "a", "日本", "é", "zz-unknown", "of"]
+    arrays = [pa.array(words), pa.array(["x"] + words).slice(1), pa.array(words, type=pa.large_string())]
+    for array in arrays:
+        assert _word_buckets(array, 7).tolist() == [fnv1a(w) % 7 for w in words]

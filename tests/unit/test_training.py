@@ -5,11 +5,12 @@ from __future__ import annotations
 import gzip
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from sparkw2v.config import TrainConfig
 from sparkw2v.local import vocabulary_from_sentences
-from sparkw2v.training import encode_locally, encode_sentences, interleave, to_vocabulary_ids
+from sparkw2v.training import encode_locally, encode_sentences, interleave, to_vocabulary_ids, vocabulary_lookup
 
 
 def _sentences(ids, offsets):
@@ -70,11 +71,14 @@ def test_encoding_once_then_mapping_gives_what_encode_sentences_gives(demo_corpu
     vocab = vocabulary_from_sentences(sentences, min_count=3)
 
     words, local_ids, offsets = encode_locally(sentences)
-    assert [words[i] for i in local_ids[offsets[-4]:offsets[-1]]] == [w for s in sentences[-3:] for w in s]
-    counts = dict(zip(words, np.bincount(local_ids, minlength=len(words))))
-    assert counts["the"] == sum(s.count("the") for s in sentences) and len(words) == len(set(words))
+    names = words.to_pylist()
+    assert [names[i] for i in local_ids[offsets[-4]:offsets[-1]]] == [w for s in sentences[-3:] for w in s]
+    counts = dict(zip(names, np.bincount(local_ids, minlength=len(names))))
+    assert counts["the"] == sum(s.count("the") for s in sentences) and len(names) == len(set(names))
 
-    ids, new_offsets = to_vocabulary_ids(words, local_ids, offsets, vocab.index)
+    lookup = vocabulary_lookup(words, pa.array(vocab.words.tolist()))
+    assert lookup.tolist() == [vocab.index.get(w, -1) for w in names]
+    ids, new_offsets = to_vocabulary_ids(lookup, local_ids, offsets)
     expected_ids, expected_offsets = encode_sentences(sentences, vocab.index)
     assert np.array_equal(ids, expected_ids) and ids.dtype == np.int32
     assert np.array_equal(new_offsets, expected_offsets) and new_offsets.dtype == np.int64
@@ -82,6 +86,6 @@ def test_encoding_once_then_mapping_gives_what_encode_sentences_gives(demo_corpu
 
 def test_encoding_nothing():
     words, local_ids, offsets = encode_locally([])
-    assert words == [] and local_ids.size == 0 and offsets.tolist() == [0]
-    ids, new_offsets = to_vocabulary_ids(words, local_ids, offsets, {"a": 0})
+    assert len(words) == 0 and local_ids.size == 0 and offsets.tolist() == [0]
+    ids, new_offsets = to_vocabulary_ids(vocabulary_lookup(words, pa.array(["a"])), local_ids, offsets)
     assert ids.size == 0 and new_offsets.tolist() == [0]
