@@ -26,6 +26,8 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from .cli import HelpFormatter
 from .config import ARCHITECTURES, AVERAGING, INPUT_FORMATS, KERNELS, LOCAL_COPIES, LOSSES, ConfigError, TrainConfig
@@ -209,8 +211,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         seed=args.seed, compute_loss=args.compute_loss, kernel=args.kernel)
 
 
-def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2v"):
-    """The session: spark-submit's own, or an embedded local[*] one when run with python."""
+def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2v",
+                  while_starting: Callable | None = None):
+    """The session: spark-submit's own, or an embedded local[*] one when run with python.
+
+    The SparkContext comes first; `while_starting(context)` then runs while the JVM builds the SQL session
+    (about 2 s of class loading, on another core), and its errors are left to whoever runs it again.
+    """
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
@@ -223,14 +231,21 @@ def spark_session(master: str | None, confs: list[str], app_name: str = "sparkw2
     if master is not None and master.startswith("local"):
         # Local workers must run this interpreter, the one with numba installed.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.appName(app_name)
-    if master is not None:
-        builder = builder.master(master)
-    if not under_submit:
-        builder = builder.config("spark.ui.showConsoleProgress", "false")
+    settings = {"spark.app.name": app_name, **({"spark.master": master} if master is not None else {}),
+                **({} if under_submit else {"spark.ui.showConsoleProgress": "false"}), **settings}
+    builder = SparkSession.builder
     for key, value in settings.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    if while_starting is None:
+        return builder.getOrCreate()
+    context = SparkContext.getOrCreate(SparkConf().setAll(list(settings.items())))
+    with ThreadPoolExecutor(1) as pool:
+        session = pool.submit(builder.getOrCreate)
+        try:
+            while_starting(context)
+        except Exception:  # noqa: BLE001 (reported where it runs again, inside the job's error handling)
+            pass
+        return session.result()
 
 
 def session_settings(confs: list[str], already_set) -> dict[str, str]:
@@ -324,7 +339,8 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
     from .corpus import CorpusError
     from .local import loss_text
     from .storage import HadoopFS, OutputExistsError, check_output
-    from .trainer import InputSpec, MemoryBudgetError, TrainingDivergedError, WorkerEnvironmentError, train
+    from .trainer import (InputSpec, MemoryBudgetError, TrainingDivergedError, WorkerEnvironmentError, check_workers,
+                          train)
     from .vectors import WordVectors
     from .vocab import EmptyVocabularyError
     from .warmstart import WarmStart, WarmStartError, check_earlier, load_earlier
@@ -333,7 +349,8 @@ def main(argv: list[str] | None = None, prog: str = "train_word2vec.py") -> int:
 
     started = time.perf_counter()
     owns_session = SparkSession.getActiveSession() is None
-    spark = spark_session(args.master, args.conf)
+    # The workers' probe (a Python worker starting and importing numba) overlaps the session's start.
+    spark = spark_session(args.master, args.conf, while_starting=check_workers)
     spark_start_seconds = time.perf_counter() - started
     try:
         fs = HadoopFS(spark)
