@@ -325,10 +325,11 @@ def encode_corpus(chunks: RDD, vocab: Vocabulary, partitions: int, sweeps: int =
                          sweeps)
 
     sc.setJobDescription("sparkw2v: encode the corpus")
-    encoded = (chunks.mapPartitions(to_vocabulary)
-               .partitionBy(partitions, lambda key: key[0] * 7919 + key[1])
-               .mapPartitions(concatenate, preservesPartitioning=True)
-               .persist(StorageLevel.MEMORY_AND_DISK))
+    mapped = chunks.mapPartitions(to_vocabulary)
+    # One partition takes every chunk: gathering them needs no shuffle, which would serialise the ids twice.
+    dealt = (mapped.coalesce(1) if partitions == 1
+             else mapped.partitionBy(partitions, lambda key: key[0] * 7919 + key[1]))
+    encoded = dealt.mapPartitions(concatenate).persist(StorageLevel.MEMORY_AND_DISK)
     sizes = encoded.map(lambda rec: len(rec[0])).collect()
     log.info("encoded %d training words into %d partitions (smallest %d, largest %d)",
              sum(sizes), partitions, min(sizes), max(sizes))
