@@ -300,13 +300,13 @@ def encode_corpus(chunks: RDD, vocab: Vocabulary, partitions: int, sweeps: int =
     reorders them into `sweeps` interleaved passes (training.interleave), as the local trainer does.
     """
     sc = chunks.context
-    index = sc.broadcast(pa.array(vocab.words.tolist(), type=pa.large_string()))
+    index = sc.broadcast(vocab.index)
 
     def to_vocabulary(part):
         records = list(part)
         if not records:
             return
-        # One lookup per partition: index_in hashes the whole vocabulary for each call.
+        # Chunks repeat most of their words: a partition looks each distinct word up once.
         lookup = vocabulary_lookup(pa.concat_arrays([words for _, (words, _, _) in records]), index.value)
         start = 0
         for key, (words, ids, offsets) in records:

@@ -13,7 +13,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .config import SHUFFLE_RUN, TrainConfig
 from .huffman import build_huffman
@@ -76,12 +75,14 @@ def encode_locally(sentences: list[list[str]]) -> tuple[pa.Array, np.ndarray, np
     return encoded.dictionary, ids, offsets
 
 
-def vocabulary_lookup(words: pa.Array, vocabulary: pa.Array) -> np.ndarray:
-    """Each of `words`' position in `vocabulary` (int64), or -1 where it is not there."""
-    if len(words) == 0:
-        return np.zeros(0, dtype=np.int64)
-    found = pc.index_in(words.cast(pa.large_string()), value_set=vocabulary.cast(pa.large_string()))
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+def vocabulary_lookup(words: pa.Array, index: Mapping[str, int]) -> np.ndarray:
+    """Each of `words`' vocabulary id (int64), or -1 where `index` lacks it; each distinct word is looked
+    up once. (A dict built once per worker beats Arrow's index_in, which hashes the whole vocabulary on
+    every call: with 801k words and 100 input partitions it doubled the encoding's time.)"""
+    encoded = words.dictionary_encode()
+    distinct = np.fromiter((index.get(w, -1) for w in encoded.dictionary.to_pylist()), dtype=np.int64,
+                           count=len(encoded.dictionary))
+    return distinct[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 def to_vocabulary_ids(lookup: np.ndarray, ids: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

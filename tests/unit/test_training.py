@@ -76,8 +76,10 @@ def test_encoding_once_then_mapping_gives_what_encode_sentences_gives(demo_corpu
     counts = dict(zip(names, np.bincount(local_ids, minlength=len(names))))
     assert counts["the"] == sum(s.count("the") for s in sentences) and len(names) == len(set(names))
 
-    lookup = vocabulary_lookup(words, pa.array(vocab.words.tolist()))
+    lookup = vocabulary_lookup(words, vocab.index)
     assert lookup.tolist() == [vocab.index.get(w, -1) for w in names]
+    twice = vocabulary_lookup(pa.concat_arrays([words, words.slice(2)]), vocab.index)  # a partition's chunks repeat words
+    assert twice.tolist() == lookup.tolist() + lookup.tolist()[2:]
     ids, new_offsets = to_vocabulary_ids(lookup, local_ids, offsets)
     expected_ids, expected_offsets = encode_sentences(sentences, vocab.index)
     assert np.array_equal(ids, expected_ids) and ids.dtype == np.int32
@@ -87,5 +89,5 @@ def test_encoding_once_then_mapping_gives_what_encode_sentences_gives(demo_corpu
 def test_encoding_nothing():
     words, local_ids, offsets = encode_locally([])
     assert len(words) == 0 and local_ids.size == 0 and offsets.tolist() == [0]
-    ids, new_offsets = to_vocabulary_ids(vocabulary_lookup(words, pa.array(["a"])), local_ids, offsets)
+    ids, new_offsets = to_vocabulary_ids(vocabulary_lookup(words, {"a": 0}), local_ids, offsets)
     assert ids.size == 0 and new_offsets.tolist() == [0]
