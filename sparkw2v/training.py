@@ -64,8 +64,8 @@ def encode_locally(sentences: list[list[str]]) -> tuple[pa.Array, np.ndarray, np
 
     The words are numbered in order of first appearance by Arrow's hash table (C++), so the vocabulary
     count and the encoding for training both come from this one pass over the text (to_vocabulary_ids).
-    They stay an Arrow array: the vocabulary job counts them and the encoding looks them up in C++,
-    and a chunk pickles as a few buffers instead of one string object per distinct word.
+    They stay an Arrow array: the vocabulary job sums their counts in Arrow, and a chunk pickles as a few
+    buffers instead of one string object per distinct word.
     """
     lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
     offsets = np.zeros(len(sentences) + 1, dtype=np.int64)

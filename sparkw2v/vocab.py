@@ -171,7 +171,7 @@ def vocabulary_from_chunks(chunks: RDD, min_count: int = 5, max_vocab_size: int 
             keep = np.flatnonzero(block_counts >= min_count)
             yield from _top(words.take(keep), block_counts[keep], max_vocab_size)
 
-        pairs = counts.mapPartitions(lambda part: (pair for block in part for pair in kept(block))).collect()
+        pairs = counts.flatMap(kept).collect()
         if max_vocab_size is not None:
             pairs = heapq.nsmallest(max_vocab_size, pairs, key=vocabulary_order)
         if not pairs:
