@@ -159,27 +159,28 @@ def build_vocabulary(sentences: RDD, min_count: int = 5, max_vocab_size: int | N
 
 
 def vocabulary_from_chunks(chunks: RDD, min_count: int = 5, max_vocab_size: int | None = None) -> Vocabulary:
-    """Count corpus.encode_chunks records on the executors; bring only the kept words to the driver."""
-    counts = count_words(chunks).persist()
-    try:
-        corpus_words = counts.map(lambda block: int(block[1].sum())).sum()
-        if corpus_words == 0:
-            raise EmptyVocabularyError.no_tokens()
+    """Count corpus.encode_chunks records on the executors; bring only the kept words to the driver.
 
-        def kept(block):
-            words, block_counts = block
+    One Spark job: each block sends its token total and its kept words, or, where it keeps none, its 5
+    most frequent words for the error that names them.
+    """
+    def summarise(blocks):
+        for words, block_counts in blocks:
             keep = np.flatnonzero(block_counts >= min_count)
-            yield from _top(words.take(keep), block_counts[keep], max_vocab_size)
+            kept = _top(words.take(keep), block_counts[keep], max_vocab_size)
+            yield int(block_counts.sum()), kept, [] if kept else _top(words, block_counts, 5)
 
-        pairs = counts.flatMap(kept).collect()
-        if max_vocab_size is not None:
-            pairs = heapq.nsmallest(max_vocab_size, pairs, key=vocabulary_order)
-        if not pairs:
-            top = counts.flatMap(lambda block: _top(*block, 5)).collect()
-            raise EmptyVocabularyError.below_min_count(min_count, heapq.nsmallest(5, top, key=vocabulary_order))
-        vocab = Vocabulary.from_counts(pairs, corpus_words)
-    finally:
-        counts.unpersist()
+    summaries = count_words(chunks).mapPartitions(summarise).collect()
+    corpus_words = sum(total for total, _, _ in summaries)
+    if corpus_words == 0:
+        raise EmptyVocabularyError.no_tokens()
+    pairs = [pair for _, kept, _ in summaries for pair in kept]
+    if max_vocab_size is not None:
+        pairs = heapq.nsmallest(max_vocab_size, pairs, key=vocabulary_order)
+    if not pairs:
+        top = [pair for _, _, frequent in summaries for pair in frequent]
+        raise EmptyVocabularyError.below_min_count(min_count, heapq.nsmallest(5, top, key=vocabulary_order))
+    vocab = Vocabulary.from_counts(pairs, corpus_words)
     log.info("vocabulary: %d words kept of %d tokens read; %d training words (%.1f%%)",
              len(vocab), corpus_words, vocab.train_words, 100.0 * vocab.train_words / corpus_words)
     return vocab
