@@ -164,13 +164,13 @@ def vocabulary_from_chunks(chunks: RDD, min_count: int = 5, max_vocab_size: int 
     One Spark job: each block sends its token total and its kept words, or, where it keeps none, its 5
     most frequent words for the error that names them.
     """
-    def summarise(blocks):
-        for words, block_counts in blocks:
-            keep = np.flatnonzero(block_counts >= min_count)
-            kept = _top(words.take(keep), block_counts[keep], max_vocab_size)
-            yield int(block_counts.sum()), kept, [] if kept else _top(words, block_counts, 5)
+    def summarise(block):
+        words, block_counts = block
+        keep = np.flatnonzero(block_counts >= min_count)
+        kept = _top(words.take(keep), block_counts[keep], max_vocab_size)
+        return int(block_counts.sum()), kept, [] if kept else _top(words, block_counts, 5)
 
-    summaries = count_words(chunks).mapPartitions(summarise).collect()
+    summaries = count_words(chunks).map(summarise).collect()
     corpus_words = sum(total for total, _, _ in summaries)
     if corpus_words == 0:
         raise EmptyVocabularyError.no_tokens()
