@@ -12,8 +12,11 @@ training.
 
     python benchmarks/bench_job.py --two-cores        # SGNS and CBOW-NS, 1 and 3 epochs, the default kernel
     python benchmarks/bench_job.py --models sgns --epochs 1 --repeats 3 --kernels classic,batched
+    python benchmarks/bench_job.py --two-cores --repeats 2 --kernel-table   # issue 14's tables in one run
 
-Writes benchmarks/results/job.{json,md}. The ratio is gensim's wall time over sparkw2v's (> 1: sparkw2v
+Writes benchmarks/results/job.{json,md}; `--kernel-table` also runs bench_kernels.py (SGNS, the batched
+SGNS kernel and CBOW-NS against gensim and word2vec.c, 1 epoch) into {name}-kernels.* and appends its
+tables. The ratio is gensim's wall time over sparkw2v's (> 1: sparkw2v
 is faster), per pair of runs made one after the other, and its median over the repeats.
 """
 import os
@@ -24,6 +27,7 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUM
 import argparse  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -206,6 +210,9 @@ def main(argv=None) -> int:
     p.add_argument("--max-tokens", type=int, default=None, help="a smoke test on the first N tokens")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--name", default=None, help="results file name (default job, or job-smoke)")
+    p.add_argument("--kernel-table", action="store_true",
+                   help="then run bench_kernels.py (sgns, sgns-batched, cbowns; every peer; 1 epoch) and append its "
+                        "tables")
     args = p.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
     epochs_list = [int(e) for e in args.epochs.split(",") if e]
@@ -249,10 +256,23 @@ def main(argv=None) -> int:
         json.dump(clean_json(results), handle, indent=2, allow_nan=False)
         handle.write("\n")
     table = markdown(results)
+    failed = any("error" in r for r in results["runs"])
+    if args.kernel_table:
+        kernels_name = f"{name}-kernels"
+        command = [sys.executable, os.path.join(HERE, "bench_kernels.py"), "--corpus", args.corpus, "--eval-dir",
+                   args.eval_dir, "--models", "sgns,sgns-batched,cbowns", "--epochs", "1", "--seed", str(args.seed),
+                   "--out", args.out, "--name", kernels_name]
+        if args.max_tokens:
+            command += ["--max-tokens", str(args.max_tokens)]
+        failed |= subprocess.run(command).returncode != 0
+        with open(os.path.join(args.out, f"{kernels_name}.md")) as handle:
+            kernel_table = handle.read()
+        table += ("\n## The kernels, single thread (`bench_kernels.py`, run by this command: "
+                  f"`{kernels_name}.md`)\n\n" + re.sub(r"^#", "##", kernel_table.split("\n", 1)[1], flags=re.M))
     with open(os.path.join(args.out, f"{name}.md"), "w") as handle:
         handle.write(table)
     print(table)
-    return 1 if any("error" in r for r in results["runs"]) else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
