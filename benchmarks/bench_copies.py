@@ -60,13 +60,15 @@ def plan(args) -> list[dict]:
             and not (args.skip_mllib and i["kind"] == "mllib")]
 
 
-def library_config(model: str, copies: int, epochs: int, seed: int):
-    """The job's defaults, but for the model, the copies and the run length; partition copies, so that E
-    partitions on one machine are E copies combined (the default executor copy would make them one)."""
+def library_config(model: str, copies: int, epochs: int, seed: int, syncs_per_epoch: int | None = None):
+    """The job's defaults, but for the model, the copies and the run length (and the syncs, where given);
+    partition copies, so that E partitions on one machine are E copies combined (the default executor copy
+    would make them one)."""
     from sparkw2v.config import TrainConfig
     spec = bs.MODELS[model]
     return TrainConfig(architecture="skipgram", loss=spec["loss"], sample=spec["sample"], epochs=epochs,
-                       num_partitions=copies, seed=seed, local_copy="partition").validate()
+                       num_partitions=copies, seed=seed, local_copy="partition",
+                       syncs_per_epoch=syncs_per_epoch if copies > 1 else None).validate()
 
 
 class CopiesBench(bs.Bench):
@@ -74,7 +76,8 @@ class CopiesBench(bs.Bench):
         from sparkw2v.trainer import InputSpec, train
         from sparkw2v.vectors import WordVectors
         spark = self.get_spark()
-        config = library_config(item["model"], item["copies"], self.args.epochs, self.args.seed)
+        config = library_config(item["model"], item["copies"], self.args.epochs, self.args.seed,
+                                self.args.syncs_per_epoch)
         warm = spark.sparkContext.defaultParallelism
         t0 = time.perf_counter()
         train(spark, InputSpec([self.warmup_path]), config.replace(epochs=1, num_partitions=warm))
@@ -218,6 +221,8 @@ def parse_args(argv=None):
     p.add_argument("--models", type=lambda t: t.split(","), default=list(MODELS))
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--syncs-per-epoch", type=int, default=None,
+                   help="sparkw2v's --syncs-per-epoch for E > 1 (default: the job's own, 16)")
     p.add_argument("--max-tokens", type=int, default=None)
     p.add_argument("--configs", type=lambda t: t.split(","), default=["*"])
     p.add_argument("--skip-mllib", action="store_true")
