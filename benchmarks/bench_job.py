@@ -16,8 +16,8 @@ training.
 
 Writes benchmarks/results/job.{json,md}; `--kernel-table` also runs bench_kernels.py (SGNS, the batched
 SGNS kernel and CBOW-NS against gensim and word2vec.c, 1 epoch) into {name}-kernels.* and appends its
-tables. The ratio is gensim's wall time over sparkw2v's (> 1: sparkw2v
-is faster), per pair of runs made one after the other, and its median over the repeats.
+tables. The ratio is gensim's wall time over sparkw2v's (> 1: sparkw2v is faster), per pair of runs
+made one after the other, and its median over the repeats.
 """
 import os
 
