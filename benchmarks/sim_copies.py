@@ -133,6 +133,9 @@ def main(argv=None) -> dict:
                    help="scaled: divide each row's summed update by (copies that changed it) ** this instead "
                         "(1: the touched mean, 0: the sum, 0.5: between)")
     p.add_argument("--divide-by-all", action="store_true", help="scaled: divide every row by E")
+    p.add_argument("--nesterov", action="store_true",
+                   help="block momentum with Nesterov's look-ahead (CNTK's BMUF default): the copies start each "
+                        "round from the global model plus momentum x velocity; the global model is scored")
     p.add_argument("--lam", type=float, default=1.0, help="adaptive: curvature per update")
     p.add_argument("--max-copy-alpha", type=float, default=TrainConfig.max_copy_alpha, help="library: the rate cap")
     p.add_argument("--kernel", default="classic", help="classic, batched (skip-gram NS only) or auto")
@@ -167,6 +170,7 @@ def main(argv=None) -> dict:
     params = init_params(len(vocab), config)
     updates = expected_updates(vocab.counts.astype(np.float64), tables, config)
     velocity = [np.zeros_like(m) for m in params]
+    global_model = [m.copy() for m in params] if args.nesterov else None  # W; params is then the look-ahead
     diverged = None
     hot = hot_rows(params, args.hot_rows)
     for index, step in enumerate(schedule(config)):
@@ -224,14 +228,19 @@ def main(argv=None) -> dict:
         if momentum > 0:
             for m in range(3):
                 velocity[m] = np.float32(momentum) * velocity[m] + (combined[m] - base[m])
-                combined[m] = base[m] + velocity[m]
+                if global_model is None:
+                    combined[m] = base[m] + velocity[m]
+                else:
+                    global_model[m] = global_model[m] + velocity[m]
+                    combined[m] = global_model[m] + np.float32(momentum) * velocity[m]
         params = Params(*combined)
         if not params.all_finite():
             diverged = f"epoch {step.epoch + 1} sync {step.round + 1}"
             break
     result = {k: v for k, v in vars(args).items() if k not in ("corpus", "eval_dir", "out")}
     result.update(rate=rate, momentum=momentum, least_divisor=least_divisor, diverged=diverged)
-    return report(result, vocab, None if diverged else params.syn0, args, started)
+    scored = params.syn0 if global_model is None or momentum == 0 else global_model[0]
+    return report(result, vocab, None if diverged else scored, args, started)
 
 
 def report(result: dict, vocab, syn0, args, started: float) -> dict:
