@@ -446,9 +446,10 @@ def warn_slow_syncs(config: TrainConfig, record: dict) -> None:
 def warn_known_losses(config: TrainConfig, copies: int) -> None:
     """Log a warning, with what we measured, for settings known to lose much quality at this many copies.
 
-    The figures: E partition copies of the kernel in one process (benchmarks/sim_copies.py), skip-gram,
-    3 epochs (README, "Many copies").
+    The figures: E partition copies of the kernel in one process (benchmarks/sim_copies.py), or on Spark
+    where the message says so (benchmarks/bench_copies.py); skip-gram, 3 epochs (README, "Many copies").
     """
+    fewer_executors = "fewer, larger executors (spark.executor.cores 4-16) keep quality (README, \"Many copies\")"
     if copies <= 1:
         return
     if config.averaging in ("touched", "mean") and config.alpha_factor(copies) == 1.0:
@@ -471,12 +472,10 @@ def warn_known_losses(config: TrainConfig, copies: int) -> None:
         if config.use_hs and copies >= 4:
             log.warning("hierarchical softmax at %d copies: SG-HS (sample 0, wiki-aa, 3 epochs, Spark partition "
                         "copies) scored 34.97%% analogies at 4 copies, 33.31%% at 8 and 28.5-32.7%% at 16-64 against "
-                        "36.49%% for one; fewer, larger executors (spark.executor.cores 4-16) keep quality (README, "
-                        "\"Many copies\")", copies)
+                        "36.49%% for one; %s", copies, fewer_executors)
         elif config.loss == "ns" and copies >= 32:
             log.warning("%d copies: skip-gram NS (wiki-aa, 3 epochs, Spark partition copies) scored 31.02%% analogies "
-                        "at 32 copies and 28.87%% at 64 against 33.81%% for one; fewer, larger executors "
-                        "(spark.executor.cores 4-16) keep quality (README, \"Many copies\")", copies)
+                        "at 32 copies and 28.87%% at 64 against 33.81%% for one; %s", copies, fewer_executors)
         if config.kernel == "batched" and copies >= 8:
             log.warning("kernel=batched at %d copies: 8 copies of it scored 27.98%% analogies against 32.70%% for "
                         "one (SGNS, wiki-aa, 3 epochs); the classic kernel lost 1.7 points there; the batched "
