@@ -69,6 +69,7 @@ class TrainConfig:
     scale_alpha: bool | None = None
     max_copy_alpha: float | None = None
     block_momentum: float | None = None
+    nesterov: bool = True
     seed: int = 1
     compute_loss: bool = True
     kernel: str = "auto"
@@ -253,7 +254,7 @@ class TrainConfig:
         _int_range("seed", self.seed, 0, 2**63 - 1)
         if self.scale_alpha is not None and not isinstance(self.scale_alpha, bool):
             raise ConfigError(f"scale_alpha={self.scale_alpha!r}: must be true, false or unset (auto)")
-        for name in ("cbow_mean", "lowercase", "compute_loss"):
+        for name in ("cbow_mean", "lowercase", "compute_loss", "nesterov"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be true or false")
         return self

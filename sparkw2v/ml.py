@@ -88,6 +88,7 @@ _PARAM_TO_CONFIG = {
     "scaleAlpha": "scale_alpha",
     "maxCopyAlpha": "max_copy_alpha",
     "blockMomentum": "block_momentum",
+    "nesterov": "nesterov",
     "seed": "seed",
     "computeLoss": "compute_loss",
     "kernel": "kernel",
@@ -172,6 +173,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
     blockMomentum = _param("blockMomentum", "with averaging 'scaled': momentum of the combined update "
                            "across syncs (0 <= blockMomentum < 1, or None: 1 - alpha factor / copies)",
                            _to_optional_float)
+    nesterov = _param("nesterov", "with a block momentum: the copies start each round from the look-ahead "
+                      "global + momentum x velocity (BMUF's Nesterov variant; true or false)",
+                      TypeConverters.toBoolean)
     localCopy = _param("localCopy", "'executor' (default): the partitions of one executor share one copy "
                        "(Hogwild, as word2vec.c's threads) and only executor copies are averaged; "
                        "'partition': each partition trains its own copy of the parameters (bit-identical "
@@ -251,6 +255,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
 
     def getBlockMomentum(self) -> float | None:
         return self.getOrDefault(self.blockMomentum)
+
+    def getNesterov(self) -> bool:
+        return self.getOrDefault(self.nesterov)
 
     def getAveraging(self) -> str:
         return self.getOrDefault(self.averaging)
@@ -391,6 +398,9 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
 
     def setBlockMomentum(self, value: float | None) -> "Word2Vec":
         return self._set(blockMomentum=value)
+
+    def setNesterov(self, value: bool) -> "Word2Vec":
+        return self._set(nesterov=value)
 
     def setScaleAlpha(self, value: bool | None) -> "Word2Vec":
         return self._set(scaleAlpha=value)

@@ -105,29 +105,64 @@ class RoundUpdate:
     with block momentum where it is on, so the driver never holds a second copy of the model.
 
     Block momentum (BMUF, Chen & Huo 2016): velocity = momentum * velocity + (combined - previous);
-    next = previous + velocity. The copies' shared drift accumulates to 1 / (1 - momentum) times a
-    sync's step, while a row that each copy settled to its optimum within the sync is only carried on by
+    global = previous global + velocity. The copies' shared drift accumulates to 1 / (1 - momentum) times
+    a sync's step, while a row that each copy settled to its optimum within the sync is only carried on by
     the decaying velocity (heavy-ball, stable where extrapolating the step would overshoot).
+
+    With `nesterov` (CNTK's BMUF default), the copies start each round from the look-ahead
+    global + momentum * velocity instead of the global model itself, so they train where the momentum is
+    taking the model anyway. `params` then holds that look-ahead, which is what the next round broadcasts;
+    the global model is recovered as params - momentum * velocity (global_model) when training ends, so the
+    driver still keeps one copy and a velocity. With a look-ahead P, a round's step G = combined - P gives
+    velocity' = m * velocity + G and P' = P - m * velocity + (1 + m) * velocity' = P + m * velocity' + G.
     """
 
-    def __init__(self, params: Params, velocity: Params | None, momentum: float):
+    def __init__(self, params: Params, velocity: Params | None, momentum: float, nesterov: bool = False):
         self.params, self.momentum = params, momentum
+        self.nesterov = nesterov and momentum > 0
         self.velocity = velocity
         if momentum > 0:
             if self.velocity is None:
                 self.velocity = Params(*(np.zeros_like(m) for m in params))
             for speed in self.velocity:
                 speed *= np.float32(momentum)
+        # Nesterov moves a row as its block arrives; finish() moves the rows no copy changed.
+        self.idle = [np.ones(m.shape[0], dtype=bool) for m in params] if self.nesterov else None
 
     def rows(self, matrix: int, rows: np.ndarray | slice, new_values: np.ndarray) -> None:
-        if self.momentum > 0:
+        """Each row at most once per round: `new_values` are computed from the round's starting values."""
+        if self.nesterov:
+            step = new_values - self.params[matrix][rows]
+            speed = self.velocity[matrix][rows] + step
+            self.velocity[matrix][rows] = speed
+            self.params[matrix][rows] += np.float32(self.momentum) * speed + step
+            self.idle[matrix][rows] = False
+        elif self.momentum > 0:
             self.velocity[matrix][rows] += new_values - self.params[matrix][rows]
         else:
             self.params[matrix][rows] = new_values
 
     def finish(self) -> Params | None:
         """Apply the velocity; returns it (None without momentum)."""
-        if self.momentum > 0:
+        if self.nesterov:
+            for values, speed, idle in zip(self.params, self.velocity, self.idle):
+                for block in _row_blocks(values):
+                    values[block][idle[block]] += np.float32(self.momentum) * speed[block][idle[block]]
+        elif self.momentum > 0:
             for values, speed in zip(self.params, self.velocity):
                 values += speed
         return self.velocity
+
+
+def global_model(look_ahead: Params, velocity: Params | None, momentum: float) -> Params:
+    """The global model behind a Nesterov look-ahead (RoundUpdate): look_ahead - momentum * velocity, in place."""
+    if velocity is not None and momentum > 0:
+        for values, speed in zip(look_ahead, velocity):
+            for block in _row_blocks(values):
+                values[block] -= np.float32(momentum) * speed[block]
+    return look_ahead
+
+
+def _row_blocks(matrix: np.ndarray, rows: int = 65_536):
+    """Row slices of a matrix, so that arithmetic on it needs temporaries of one block, not of the matrix."""
+    return [slice(start, start + rows) for start in range(0, matrix.shape[0], rows)]

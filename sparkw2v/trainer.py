@@ -37,7 +37,7 @@ from .config import TrainConfig
 from .corpus import encode_chunks, read_corpus
 from .kernels import train_slice
 from .local import TrainResult, loss_text, round_record
-from .params import Params, RoundUpdate, combined_values, init_params, mean_rows, touched_rows
+from .params import Params, RoundUpdate, combined_values, global_model, init_params, mean_rows, touched_rows
 from .training import (build_kernel_tables, interleave, kernel_settings, round_bounds, round_seed, schedule,
                        to_vocabulary_ids, vocabulary_lookup)
 from .vocab import Vocabulary, vocabulary_from_chunks
@@ -376,6 +376,7 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
                   and params_file.startswith(shared_copy.MEMORY_DIRECTORY)
                   and shared_copy.memory_room() >= config.parameter_bytes(len(vocab)))
     warn_known_losses(config, _copies(sc, config, partitions))
+    momentum = config.block_momentum_for(_copies(sc, config, partitions))
     job_started = time.perf_counter()
     try:
         for done, step in enumerate(steps):
@@ -427,6 +428,8 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
             os.unlink(params_file)  # the mapping, and so `params`, stays valid until it is dropped
         if config.local_copy == "executor" or params_file is None:
             _remove_shared_copies(sc, run_id)
+    if config.nesterov:  # the rounds kept the look-ahead, which the checkpoints store with the velocity
+        params = global_model(params, velocity, momentum)
     return TrainResult(vocab, params, metrics)
 
 
@@ -592,7 +595,7 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
         return key, mean_rows(changes)
 
     trained = encoded.mapPartitionsWithIndex(train_partition)
-    update = RoundUpdate(params, velocity, momentum)
+    update = RoundUpdate(params, velocity, momentum, config.nesterov)
     stats = []
     driver_bytes = 0
     apply_seconds = 0.0

@@ -9,6 +9,7 @@ from sparkw2v.checkpoint import CheckpointMismatchError, CheckpointStore
 from sparkw2v.config import TrainConfig
 from sparkw2v.corpus import CorpusError
 from sparkw2v.job import EXIT_CHECKPOINT, EXIT_INPUT, EXIT_OUTPUT_EXISTS, EXIT_USAGE, main
+from sparkw2v.params import global_model
 from sparkw2v.storage import HadoopFS
 from sparkw2v.trainer import InputSpec, MemoryBudgetError, TrainingDivergedError, train
 from sparkw2v.vocab import EmptyVocabularyError
@@ -121,7 +122,12 @@ def test_resume_is_bit_identical_and_refuses_other_configs(spark, tmp_path, smal
     store = CheckpointStore(HadoopFS(spark), str(tmp_path / "ckpt"), keep=2)
     train(spark, InputSpec([small_corpus]), config, checkpoints=store)
     assert store.epochs() == [2, 3]
-    assert (store.latest().velocity is not None) == (momentum is not None)
+    last = store.latest()
+    assert (last.velocity is not None) == (momentum is not None)
+    if momentum is not None:  # the checkpoint holds the Nesterov look-ahead; the job's output, the global model
+        assert not np.array_equal(last.params.syn0, uninterrupted.params.syn0)
+        for a, b in zip(global_model(last.params, last.velocity, momentum), uninterrupted.params):
+            assert np.array_equal(a, b)
     HadoopFS(spark).delete(str(tmp_path / "ckpt" / "epoch-0003"))  # as if killed during epoch 3
     resumed = train(spark, InputSpec([small_corpus]), config, checkpoints=store, resume=True)
     for a, b in zip(uninterrupted.params, resumed.params):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from sparkw2v.config import TrainConfig
-from sparkw2v.params import Params, RoundUpdate, combine_rows, init_params, touched_rows
+from sparkw2v.params import Params, RoundUpdate, combine_rows, global_model, init_params, touched_rows
 
 
 def _contributions(rng, base, partitions):
@@ -96,6 +96,40 @@ def test_block_momentum_accumulates_a_steady_drift_and_damps_a_settled_row():
     drift = float(params.syn0[0, 0]) - before
     assert drift == pytest.approx(0.01 / (1 - momentum), rel=1e-3)
     assert params.syn0[1, 0] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_nesterov_keeps_the_look_ahead_and_recovers_the_global_model():
+    """Against BMUF written out with a separate global model W: v' = m v + (combined - P), W' = W + v',
+    P' = W' + m v'. Row 2 is in no copy's block, so finish() moves it."""
+    momentum = 0.5
+    rng = np.random.default_rng(3)
+    shape = (3, 2)
+    look_ahead = Params(rng.random(shape, dtype=np.float32), np.zeros((0, 2), np.float32),
+                        np.zeros((0, 2), np.float32))
+    global_w, speed = look_ahead.syn0.astype(np.float64), np.zeros(shape)
+    velocity = None
+    for _ in range(5):
+        combined = look_ahead.syn0[:2] + rng.normal(0, 0.1, (2, 2)).astype(np.float32)
+        step = np.zeros(shape)
+        step[:2] = combined - look_ahead.syn0[:2]
+        update = RoundUpdate(look_ahead, velocity, momentum, nesterov=True)
+        update.rows(0, np.array([0, 1]), combined)
+        velocity = update.finish()
+        speed = momentum * speed + step
+        global_w = global_w + speed
+        np.testing.assert_allclose(look_ahead.syn0, global_w + momentum * speed, atol=1e-5)
+        np.testing.assert_allclose(velocity.syn0, speed, atol=1e-5)
+    assert not np.allclose(look_ahead.syn0, global_w, atol=1e-3)
+    np.testing.assert_allclose(global_model(look_ahead, velocity, momentum).syn0, global_w, atol=1e-5)
+
+
+def test_nesterov_without_momentum_is_the_plain_update():
+    params = Params(np.ones((2, 1), np.float32), np.zeros((0, 1), np.float32), np.zeros((0, 1), np.float32))
+    update = RoundUpdate(params, None, 0.0, nesterov=True)
+    update.rows(0, np.array([1]), np.array([[3.0]], np.float32))
+    assert update.finish() is None
+    assert params.syn0.tolist() == [[1.0], [3.0]]
+    assert global_model(params, None, 0.0) is params
 
 
 def test_init_is_seeded_and_in_range():
