@@ -86,7 +86,7 @@ class CopiesBench(bs.Bench):
         def on_round(rec: dict) -> None:
             log(f"{item['key']}: epoch {rec['epoch']} round {rec['round']}: {rec['seconds']:.1f} s, loss "
                 f"{fmt(rec['loss'], '.4f')}, {rec['copies']} copies, rate x{rec['alpha_factor']:g}, "
-                f"momentum {rec['block_momentum']:.3g}")
+                f"momentum {rec['block_momentum']:.3g}{' (Nesterov)' if rec['nesterov'] else ''}")
 
         t0 = time.perf_counter()
         with bs.Heartbeat(item["key"]):
@@ -106,6 +106,12 @@ class CopiesBench(bs.Bench):
             f"{record['executor_bytes_per_sync'] / 2**20:.1f} MiB from the copies and "
             f"{record['driver_bytes_per_sync'] / 2**20:.1f} MiB to the driver per sync")
         return record, WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
+
+
+def momentum_text(run: dict) -> str:
+    """The block momentum, marked where the copies started from Nesterov's look-ahead (runs before it lack the key)."""
+    nesterov = run["config"].get("nesterov") and run["block_momentum"] > 0
+    return f"{run['block_momentum']:.3g}{' N' if nesterov else ''}"
 
 
 def analogy(runs: dict, key: str):
@@ -146,8 +152,8 @@ def markdown(results: dict) -> str:
     for model, label in MODELS.items():
         gensim = runs.get(f"gensim-{model}-w1")
         out += [f"## {label}", "",
-                "| E | analogy % | Δ vs E=1 | WS353 | wall s | syncs | rate × | momentum | MiB/sync copies → combine "
-                "| MiB/sync → driver | executors | MLlib analogy % | MLlib WS353 | MLlib fit s |",
+                "| E | analogy % | Δ vs E=1 | WS353 | wall s | syncs | rate × | momentum (N: Nesterov) "
+                "| MiB/sync copies → combine | MiB/sync → driver | executors | MLlib analogy % | MLlib WS353 | MLlib fit s |",
                 "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         one = analogy(runs, f"sparkw2v-{model}-E1")
         for e in results["copies"]:
@@ -163,7 +169,7 @@ def markdown(results: dict) -> str:
             out.append(
                 f"| {e} | {fmt(a, '.2f')} | {fmt(None if one is None or a is None else a - one, '+.2f')} | "
                 f"{fmt(r['quality'].get('ws353'), '.3f')} | {r['wall_s']:.0f} | {r['syncs_total']} | "
-                f"{r['alpha_factor']:g} | {r['block_momentum']:.3g} | {r['executor_bytes_per_sync'] / 2**20:.1f} | "
+                f"{r['alpha_factor']:g} | {momentum_text(r)} | {r['executor_bytes_per_sync'] / 2**20:.1f} | "
                 f"{r['driver_bytes_per_sync'] / 2**20:.1f} | {r.get('executors', '—')} | "
                 f"{fmt(analogy(runs, f'mllib-sghs-E{e}') if m_ok else None, '.2f')} | "
                 f"{fmt(m['quality'].get('ws353') if m_ok else None, '.3f')} | "

@@ -399,6 +399,7 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
             record["copies"] = len({s[4] for s in stats})  # parameter copies averaged in this round
             record["alpha_factor"] = config.alpha_factor(copies)
             record["block_momentum"] = momentum
+            record["nesterov"] = config.nesterov and momentum > 0
             record["kernel"] = "batched" if settings.batched else "classic"
             record["shuffle_words"] = settings.shuffle_words
             record["executors"] = _executor_count(sc)
@@ -670,7 +671,7 @@ def _rule_text(record: dict) -> str:
     if record["alpha_factor"] != 1.0:
         parts.append(f"copy rate x{record['alpha_factor']:g}")
     if record["block_momentum"] > 0:
-        parts.append(f"momentum {record['block_momentum']:.3g}")
+        parts.append(f"{'Nesterov ' if record['nesterov'] else ''}momentum {record['block_momentum']:.3g}")
     if record["kernel"] == "batched":
         parts.append("batched kernel")
     if record["shuffle_words"]:
