@@ -138,6 +138,8 @@ def main(argv=None) -> dict:
                         "round from the global model plus momentum x velocity; the global model is scored")
     p.add_argument("--lam", type=float, default=1.0, help="adaptive: curvature per update")
     p.add_argument("--max-copy-alpha", type=float, default=TrainConfig.max_copy_alpha, help="library: the rate cap")
+    p.add_argument("--block-momentum", type=float, default=TrainConfig.block_momentum,
+                   help="library: TrainConfig.block_momentum (default: auto)")
     p.add_argument("--kernel", default="classic", help="classic, batched (skip-gram NS only) or auto")
     p.add_argument("--hot-rows", type=int, default=0, help="rows per matrix synced --hot-syncs times per sync")
     p.add_argument("--hot-syncs", type=int, default=1, help="hot-row syncs per full sync (default %(default)s)")
@@ -151,7 +153,7 @@ def main(argv=None) -> dict:
 
     config = TrainConfig(architecture=args.architecture, loss=args.loss, sample=args.sample, epochs=args.epochs,
                          syncs_per_epoch=args.syncs, seed=args.seed, compute_loss=False, kernel=args.kernel,
-                         max_copy_alpha=args.max_copy_alpha).validate()
+                         max_copy_alpha=args.max_copy_alpha, block_momentum=args.block_momentum).validate()
     rate, momentum, least_divisor = args.rate, args.momentum, args.rate
     if args.rule == "library":
         rate, momentum = config.alpha_factor(args.copies), config.block_momentum_for(args.copies)
