@@ -19,8 +19,10 @@ LOCAL_COPIES = ("partition", "executor")
 KERNELS = ("auto", "classic", "batched")
 INPUT_FORMATS = ("text", "parquet")
 
-# The highest block momentum the scaled averaging picks by itself (TrainConfig.block_momentum_for).
+# The highest block momentum the scaled averaging picks by itself (TrainConfig.block_momentum_for), and
+# the lower one for hierarchical softmax with Nesterov's look-ahead.
 AUTO_MOMENTUM_LIMIT = 0.75
+AUTO_MOMENTUM_LIMIT_HS_NESTEROV = 0.5
 # Window-order shuffle block of negative sampling (TrainConfig.shuffle_block).
 DEFAULT_SHUFFLE_WORDS = 2_000_000
 # Shuffled windows move in runs of this many neighbours, which share most of their context rows and
@@ -171,13 +173,17 @@ class TrainConfig:
         long-run gain 1 / (1 - momentum) together make up the copies' number: 0 where the factor alone
         reaches it (copies <= copy_alpha_limit / alpha), 0.75 for 32 skip-gram NS copies, and at most
         AUTO_MOMENTUM_LIMIT: 0.875 lost most of what it should have made up (4M tokens, 64 copies:
-        SGNS 4.1%, SG-HS 3.7% analogies, against 10.5% and 16.5% for one copy).
+        SGNS 4.1%, SG-HS 3.7% analogies, against 10.5% and 16.5% for one copy). With hierarchical softmax
+        and the look-ahead (nesterov), at most AUTO_MOMENTUM_LIMIT_HS_NESTEROV: 16 SG-HS copies on wiki-aa
+        (sample 0, 3 epochs) scored 34.82% with 0.5, 28.91% with 0.75 and 30.80% with 0.75 and no
+        look-ahead (one copy 36.5%; benchmarks/sim_copies.py, docs/scale-out.md).
         """
         if self.averaging != "scaled" or copies <= 1:
             return 0.0
         if self.block_momentum is not None:
             return self.block_momentum
-        return min(AUTO_MOMENTUM_LIMIT, 1.0 - self.alpha_factor(copies) / copies)
+        limit = AUTO_MOMENTUM_LIMIT_HS_NESTEROV if self.use_hs and self.nesterov else AUTO_MOMENTUM_LIMIT
+        return min(limit, 1.0 - self.alpha_factor(copies) / copies)
 
     def copies_made_up(self, copies: int) -> float:
         """How many of the copies the rate factor and the momentum's gain 1 / (1 - momentum) make up together."""

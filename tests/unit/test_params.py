@@ -68,10 +68,10 @@ def test_partition_learning_rate_scaling():
 
 @pytest.mark.parametrize("loss, copies, factor, momentum, divisor", [
     ("ns", 1, 1.0, 0.0, 1.0), ("ns", 8, 8.0, 0.0, 1.0), ("ns", 32, 8.0, 0.75, 4.0), ("ns", 64, 8.0, 0.75, 4.0),
-    ("hs", 1, 1.0, 0.0, 1.0), ("hs", 4, 4.0, 0.0, 4.0), ("hs", 8, 4.0, 0.5, 8.0), ("hs", 64, 4.0, 0.75, 16.0)])
+    ("hs", 1, 1.0, 0.0, 1.0), ("hs", 4, 4.0, 0.0, 4.0), ("hs", 8, 4.0, 0.5, 8.0), ("hs", 64, 4.0, 0.5, 8.0)])
 def test_scaled_rule_makes_up_the_copies(loss, copies, factor, momentum, divisor):
     """Skip-gram (alpha 0.025): the copies' rate reaches 0.2 with NS (x8), 0.1 with HS (x4); the momentum's
-    gain 1 / (1 - momentum), at most 4, makes up the rest. HS divides a row by factor x gain (the plain mean
+    gain 1 / (1 - momentum), at most 4 (NS) or, with Nesterov's look-ahead, 2 (HS), makes up the rest. HS divides a row by factor x gain (the plain mean
     where that reaches the copies), NS by the gain only (a per-row mean without momentum)."""
     config = TrainConfig(loss=loss)
     assert config.averaging == "scaled"
@@ -80,6 +80,8 @@ def test_scaled_rule_makes_up_the_copies(loss, copies, factor, momentum, divisor
     assert config.combine_divisor(copies) == pytest.approx(divisor)
     assert config.syncs_for(copies) == (1 if copies == 1 else 16)
     assert TrainConfig(architecture="cbow", loss=loss).alpha_factor(copies) == min(copies, {"ns": 4, "hs": 2}[loss])
+    assert config.replace(nesterov=False).block_momentum_for(copies) == pytest.approx(
+        min(0.75, 1 - factor / copies) if copies > 1 else 0.0)
 
 
 def test_block_momentum_accumulates_a_steady_drift_and_damps_a_settled_row():
