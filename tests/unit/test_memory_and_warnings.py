@@ -56,18 +56,24 @@ def test_windows_in_corpus_order_warn_at_many_ns_copies(caplog):
     assert "shuffle_words" not in caplog.text
 
 
-def test_hierarchical_softmax_from_4_copies_and_ns_from_32_warn_with_the_measured_curve(caplog):
+def test_hierarchical_softmax_from_4_copies_and_ns_beyond_32_warn_with_the_measured_curve(caplog):
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
         trainer.warn_known_losses(TrainConfig(loss="hs", sample=0.0, syncs_per_epoch=16).validate(), 8)
-    assert "hierarchical softmax at 8 copies" in caplog.text and "33.31%" in caplog.text
+    assert "hierarchical softmax at 8 copies" in caplog.text and "34.36%" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
-        trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16).validate(), 32)
-    assert "32 copies: skip-gram NS" in caplog.text and "31.02%" in caplog.text
+        trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16).validate(), 64)
+    assert "64 copies: skip-gram NS" in caplog.text and "28.31%" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
+        trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16, nesterov=False).validate(), 32)
+    assert "--no-nesterov at 32 copies" in caplog.text and "31.02%" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
         trainer.warn_known_losses(TrainConfig(loss="hs", sample=0.0, syncs_per_epoch=16).validate(), 2)
         trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16).validate(), 16)
+        trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16).validate(), 32)
+        trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16, nesterov=False).validate(), 8)  # no momentum
         trainer.warn_known_losses(TrainConfig(loss="hs", sample=0.0, syncs_per_epoch=16).validate(), 1)
     assert caplog.text == ""
 
