@@ -117,12 +117,17 @@ class CheckpointStore:
                           json.loads(self.fs.read_bytes(f"{folder}/metrics.json")), velocity)
 
 
+# Parameters added after checkpoints were first written, with the value that trained like the code before
+# them: a checkpoint without the key resumes with that value (and says so where it differs).
+_BEFORE_PARAMETER = {"nesterov": False}
+
+
 def check_compatible(checkpoint: Checkpoint, config: TrainConfig, vocab: Vocabulary, where: str) -> None:
     """Refuse a checkpoint whose config or vocabulary differs from this job's."""
-    ours = config.to_dict()
-    differing = sorted(k for k in set(ours) | set(checkpoint.config) if ours.get(k) != checkpoint.config.get(k))
+    ours, theirs = config.to_dict(), {**_BEFORE_PARAMETER, **checkpoint.config}
+    differing = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
     if differing:
-        details = ", ".join(f"{k}: checkpoint {checkpoint.config.get(k)!r}, now {ours.get(k)!r}" for k in differing)
+        details = ", ".join(f"{k}: checkpoint {theirs.get(k)!r}, now {ours.get(k)!r}" for k in differing)
         raise CheckpointMismatchError(f"checkpoint {where} was written with other parameters ({details}); "
                                       "resume with the same flags or use a new --checkpoint-dir")
     if list(checkpoint.vocab.words) != list(vocab.words) or not np.array_equal(checkpoint.vocab.counts, vocab.counts):

@@ -375,8 +375,9 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
     adopt_copy = (params_file is not None and config.local_copy == "executor"
                   and params_file.startswith(shared_copy.MEMORY_DIRECTORY)
                   and shared_copy.memory_room() >= config.parameter_bytes(len(vocab)))
-    warn_known_losses(config, _copies(sc, config, partitions))
-    momentum = config.block_momentum_for(_copies(sc, config, partitions))
+    copies = _copies(sc, config, partitions)
+    warn_known_losses(config, copies)
+    momentum = config.block_momentum_for(copies)  # each round's, where the executors come and go
     job_started = time.perf_counter()
     try:
         for done, step in enumerate(steps):
