@@ -158,7 +158,8 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                            "default: 0.2 for --loss ns, 0.1 with hs (faster copies fell apart in our measurements)")
     dist.add_argument("--block-momentum", type=float, default=_DEFAULTS.block_momentum,
                       help="with --averaging scaled: momentum of the combined update across syncs "
-                           "(0 <= x < 1); default: 1 - (copy rate factor / copies), at most 0.75")
+                           "(0 <= x < 1); default: 1 - (copy rate factor / copies), at most 0.75 (0.5 with "
+                           "hierarchical softmax and --nesterov)")
     dist.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=_DEFAULTS.nesterov,
                       help="with a block momentum: each round's copies start from the look-ahead global + "
                            "momentum x velocity, as in CNTK's BMUF (default: on; README, 'Many copies')")

@@ -171,7 +171,8 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
                           "at (0 < maxCopyAlpha <= 10, or None: 0.2 for loss 'ns', 0.1 with 'hs')",
                           _to_optional_float)
     blockMomentum = _param("blockMomentum", "with averaging 'scaled': momentum of the combined update "
-                           "across syncs (0 <= blockMomentum < 1, or None: 1 - alpha factor / copies)",
+                           "across syncs (0 <= blockMomentum < 1, or None: 1 - alpha factor / copies, at most "
+                           "0.75, or 0.5 with hierarchical softmax and nesterov)",
                            _to_optional_float)
     nesterov = _param("nesterov", "with a block momentum: the copies start each round from the look-ahead "
                       "global + momentum x velocity (BMUF's Nesterov variant; true or false)",
