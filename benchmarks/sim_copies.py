@@ -42,7 +42,7 @@ from sparkw2v.config import SHUFFLE_RUN, TrainConfig  # noqa: E402
 from sparkw2v.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
 from sparkw2v.kernels import train_slice  # noqa: E402
 from sparkw2v.local import vocabulary_from_sentences  # noqa: E402
-from sparkw2v.params import Params, init_params, touched_rows  # noqa: E402
+from sparkw2v.params import Params, RoundUpdate, global_model, init_params, touched_rows  # noqa: E402
 from sparkw2v.sampling import noise_distribution  # noqa: E402
 from sparkw2v.text import read_local_sentences  # noqa: E402
 from sparkw2v.training import (build_kernel_tables, encode_sentences, interleave, kernel_settings,  # noqa: E402
@@ -171,8 +171,7 @@ def main(argv=None) -> dict:
                                                              shuffle_run=args.shuffle_run)
     params = init_params(len(vocab), config)
     updates = expected_updates(vocab.counts.astype(np.float64), tables, config)
-    velocity = [np.zeros_like(m) for m in params]
-    global_model = [m.copy() for m in params] if args.nesterov else None  # W; params is then the look-ahead
+    velocity = None
     diverged = None
     hot = hot_rows(params, args.hot_rows)
     for index, step in enumerate(schedule(config)):
@@ -227,21 +226,16 @@ def main(argv=None) -> dict:
             new[hot[m]] = hot_base[m]
             combined.append(new)
         del locals_
-        if momentum > 0:
-            for m in range(3):
-                velocity[m] = np.float32(momentum) * velocity[m] + (combined[m] - base[m])
-                if global_model is None:
-                    combined[m] = base[m] + velocity[m]
-                else:
-                    global_model[m] = global_model[m] + velocity[m]
-                    combined[m] = global_model[m] + np.float32(momentum) * velocity[m]
-        params = Params(*combined)
+        update = RoundUpdate(params, velocity, momentum, args.nesterov)  # the trainer's update, in place
+        for m in range(3):
+            update.rows(m, slice(None), combined[m])
+        velocity = update.finish()
         if not params.all_finite():
             diverged = f"epoch {step.epoch + 1} sync {step.round + 1}"
             break
     result = {k: v for k, v in vars(args).items() if k not in ("corpus", "eval_dir", "out")}
     result.update(rate=rate, momentum=momentum, least_divisor=least_divisor, diverged=diverged)
-    scored = params.syn0 if global_model is None or momentum == 0 else global_model[0]
+    scored = global_model(params, velocity, momentum).syn0 if args.nesterov else params.syn0
     return report(result, vocab, None if diverged else scored, args, started)
 
 
