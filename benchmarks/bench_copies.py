@@ -153,7 +153,8 @@ def markdown(results: dict) -> str:
         gensim = runs.get(f"gensim-{model}-w1")
         out += [f"## {label}", "",
                 "| E | analogy % | Δ vs E=1 | WS353 | wall s | syncs | rate × | momentum (N: Nesterov) "
-                "| MiB/sync copies → combine | MiB/sync → driver | executors | MLlib analogy % | MLlib WS353 | MLlib fit s |",
+                "| MiB/sync copies → combine | MiB/sync → driver | executors | MLlib analogy % | MLlib WS353 "
+                "| MLlib fit s |",
                 "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         one = analogy(runs, f"sparkw2v-{model}-E1")
         for e in results["copies"]:

@@ -71,8 +71,9 @@ def test_partition_learning_rate_scaling():
     ("hs", 1, 1.0, 0.0, 1.0), ("hs", 4, 4.0, 0.0, 4.0), ("hs", 8, 4.0, 0.5, 8.0), ("hs", 64, 4.0, 0.5, 8.0)])
 def test_scaled_rule_makes_up_the_copies(loss, copies, factor, momentum, divisor):
     """Skip-gram (alpha 0.025): the copies' rate reaches 0.2 with NS (x8), 0.1 with HS (x4); the momentum's
-    gain 1 / (1 - momentum), at most 4 (NS) or, with Nesterov's look-ahead, 2 (HS), makes up the rest. HS divides a row by factor x gain (the plain mean
-    where that reaches the copies), NS by the gain only (a per-row mean without momentum)."""
+    gain 1 / (1 - momentum), at most 4 (NS) or, with Nesterov's look-ahead, 2 (HS), makes up the rest. HS
+    divides a row by factor x gain (the plain mean where that reaches the copies), NS by the gain only (a
+    per-row mean without momentum)."""
     config = TrainConfig(loss=loss)
     assert config.averaging == "scaled"
     assert config.alpha_factor(copies) == factor
