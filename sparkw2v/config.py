@@ -23,6 +23,12 @@ INPUT_FORMATS = ("text", "parquet")
 # the lower one for hierarchical softmax with Nesterov's look-ahead.
 AUTO_MOMENTUM_LIMIT = 0.75
 AUTO_MOMENTUM_LIMIT_HS_NESTEROV = 0.5
+# Hierarchical softmax with the look-ahead raises its copies' rate by a quarter of the copies, at least this
+# much, up to copy_alpha_limit: 8 SG-HS copies at alpha x 2 scored 36.07% and 35.65% analogies (seeds 1, 2)
+# against 34.13% at x 4 (seed 1), 4 copies 35.05% on average over seeds 1-3 against 34.40% at x 4 (one copy:
+# 36.43%), while 16 copies needed x 4 (34.82%; x 2: 31.72%). benchmarks/sim_copies.py on wiki-aa, sample 0,
+# 3 epochs; docs/scale-out.md.
+HS_LEAST_RATE_FACTOR = 2.0
 # Window-order shuffle block of negative sampling (TrainConfig.shuffle_block).
 DEFAULT_SHUFFLE_WORDS = 2_000_000
 # Shuffled windows move in runs of this many neighbours, which share most of their context rows and
@@ -95,7 +101,8 @@ class TrainConfig:
     def alpha_factor(self, copies: int) -> float:
         """How much each local copy's learning rate is raised over the global schedule.
 
-        averaging="scaled" (the default): by the number of copies, up to `copy_alpha_limit / alpha`; a
+        averaging="scaled" (the default): by the number of copies, up to `copy_alpha_limit / alpha`
+        (hierarchical softmax with the look-ahead: by a quarter of them, at least HS_LEAST_RATE_FACTOR); a
         block momentum makes up the rest (block_momentum_for) and the combine divides each row's summed
         update by the copies that changed it or by combine_divisor, whichever is larger (README, "Many
         copies"). Measured in one process with E partition copies of the
@@ -113,7 +120,10 @@ class TrainConfig:
         The copies are the partitions, or the executors with `local_copy="executor"`.
         """
         if self.averaging == "scaled":
-            return float(min(max(copies, 1), max(1.0, self.copy_alpha_limit / self.start_alpha)))
+            factor = max(1.0, self.copy_alpha_limit / self.start_alpha)
+            if self.use_hs and self.nesterov:
+                factor = min(factor, max(HS_LEAST_RATE_FACTOR, copies / 4))
+            return float(min(max(copies, 1), factor))
         scale = self.loss == "ns" if self.scale_alpha is None else self.scale_alpha
         if not scale or self.averaging == "sum":
             return 1.0
