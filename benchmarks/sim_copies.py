@@ -133,6 +133,8 @@ def main(argv=None) -> dict:
                    help="scaled: divide each row's summed update by (copies that changed it) ** this instead "
                         "(1: the touched mean, 0: the sum, 0.5: between)")
     p.add_argument("--divide-by-all", action="store_true", help="scaled: divide every row by E")
+    p.add_argument("--max-divisor", type=float, default=None,
+                   help="scaled/library: divide a row's summed update by at most this (hot rows move faster)")
     p.add_argument("--nesterov", action="store_true",
                    help="block momentum with Nesterov's look-ahead (CNTK's BMUF default): the copies start each "
                         "round from the global model plus momentum x velocity; the global model is scored")
@@ -192,6 +194,8 @@ def main(argv=None) -> dict:
                 return gain / k
             if args.divisor_power is not None:
                 return 1.0 / k ** args.divisor_power
+            if args.max_divisor is not None:
+                return 1.0 / np.maximum(np.minimum(k, args.max_divisor), least_divisor)
             return 1.0 / np.maximum(k, least_divisor)
 
         def combine(m: int, base_rows: np.ndarray, copies_rows: list[np.ndarray], rows=slice(None)) -> np.ndarray:

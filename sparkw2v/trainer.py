@@ -469,18 +469,18 @@ def warn_known_losses(config: TrainConfig, copies: int) -> None:
     elif config.averaging == "scaled":
         momentum = config.block_momentum_for(copies)
         made_up = config.copies_made_up(copies)
-        if made_up < copies:
+        if made_up < copies and not config.use_hs:  # HS does best made up to half its copies (docs/scale-out.md)
             log.warning("%d copies: the scaled averaging makes up a factor of %g (copy rate x%g, momentum %.3g), "
                         "so shared rows learn at about %.0f%% of one machine's pace; fewer partitions, or "
                         "--local-copy executor with several cores per executor, keep quality (README, \"Many "
                         "copies\")", copies, made_up, config.alpha_factor(copies), momentum, 100 * made_up / copies)
         if momentum > 0 and not config.nesterov:
             log.warning("--no-nesterov at %d copies: without the look-ahead 32 SGNS copies scored 31.02%% analogies "
-                        "against 32.50%% with it, 8 SG-HS copies 33.31%% against 34.36%% (wiki-aa, 3 epochs, Spark "
+                        "against 32.50%% with it, 8 SG-HS copies 33.31%% against 35.47%% (wiki-aa, 3 epochs, Spark "
                         "partition copies)", copies)
-        if config.use_hs and copies >= 4:
+        if config.use_hs and copies >= 16:
             log.warning("hierarchical softmax at %d copies: SG-HS (sample 0, wiki-aa, 3 epochs, Spark partition "
-                        "copies) scored 34.97%% analogies at 4 copies, 34.36%% at 8, 33.83%% at 16, 32.34%% at 32 and "
+                        "copies) scored 35.78%% analogies at 4 copies, 35.47%% at 8, 33.83%% at 16, 32.34%% at 32 and "
                         "26.60%% at 64 against 36.48%% for one; %s", copies, fewer_executors)
         elif config.loss == "ns" and copies > 32:
             log.warning("%d copies: skip-gram NS (wiki-aa, 3 epochs, Spark partition copies) scored 32.50%% analogies "

@@ -56,10 +56,11 @@ def test_windows_in_corpus_order_warn_at_many_ns_copies(caplog):
     assert "shuffle_words" not in caplog.text
 
 
-def test_hierarchical_softmax_from_4_copies_and_ns_beyond_32_warn_with_the_measured_curve(caplog):
+def test_hierarchical_softmax_from_16_copies_and_ns_beyond_32_warn_with_the_measured_curve(caplog):
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
-        trainer.warn_known_losses(TrainConfig(loss="hs", sample=0.0, syncs_per_epoch=16).validate(), 8)
-    assert "hierarchical softmax at 8 copies" in caplog.text and "34.36%" in caplog.text
+        trainer.warn_known_losses(TrainConfig(loss="hs", sample=0.0, syncs_per_epoch=16).validate(), 16)
+    assert "hierarchical softmax at 16 copies" in caplog.text and "33.83%" in caplog.text
+    assert "pace" not in caplog.text  # HS makes up half its copies on purpose
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
         trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16).validate(), 64)
@@ -71,6 +72,7 @@ def test_hierarchical_softmax_from_4_copies_and_ns_beyond_32_warn_with_the_measu
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
         trainer.warn_known_losses(TrainConfig(loss="hs", sample=0.0, syncs_per_epoch=16).validate(), 2)
+        trainer.warn_known_losses(TrainConfig(loss="hs", sample=0.0, syncs_per_epoch=16).validate(), 8)
         trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16).validate(), 16)
         trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16).validate(), 32)
         trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16, nesterov=False).validate(), 8)  # no momentum
