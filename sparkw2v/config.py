@@ -23,11 +23,13 @@ INPUT_FORMATS = ("text", "parquet")
 # the lower one for hierarchical softmax with Nesterov's look-ahead.
 AUTO_MOMENTUM_LIMIT = 0.75
 AUTO_MOMENTUM_LIMIT_HS_NESTEROV = 0.5
-# Hierarchical softmax with the look-ahead raises its copies' rate by a quarter of the copies, at least this
-# much, up to copy_alpha_limit: 8 SG-HS copies at alpha x 2 scored 36.07% and 35.65% analogies (seeds 1, 2)
-# against 34.13% at x 4 (seed 1), 4 copies 35.05% on average over seeds 1-3 against 34.40% at x 4 (one copy:
-# 36.43%), while 16 copies needed x 4 (34.82%; x 2: 31.72%). benchmarks/sim_copies.py on wiki-aa, sample 0,
-# 3 epochs; docs/scale-out.md.
+# Hierarchical softmax with the look-ahead raises its copies' rate by a quarter of the copies up to 16 and
+# by their square root beyond (the square-root scaling rule), at least by this much, up to copy_alpha_limit.
+# benchmarks/sim_copies.py on wiki-aa (SG-HS, sample 0, 3 epochs; docs/scale-out.md), analogies: 8 copies at
+# alpha x 2 36.07% and 35.65% (seeds 1, 2) against 34.13% at x 4 and 35.42% at x 2.67; 4 copies 35.05% on the
+# mean of seeds 1-3 against 34.40% at x 4 (one copy: 36.43%); 16 copies x 4 34.82% (x 2: 31.72%); 32 copies
+# x 5.66 33.29% (x 2: 26.62%, x 8: 30.55%, x 4 on Spark: 32.34%); 64 copies x 8 29.02% and 28.47% (seeds 1, 2)
+# against 26.94% at x 4.
 HS_LEAST_RATE_FACTOR = 2.0
 # Window-order shuffle block of negative sampling (TrainConfig.shuffle_block).
 DEFAULT_SHUFFLE_WORDS = 2_000_000
@@ -102,7 +104,8 @@ class TrainConfig:
         """How much each local copy's learning rate is raised over the global schedule.
 
         averaging="scaled" (the default): by the number of copies, up to `copy_alpha_limit / alpha`
-        (hierarchical softmax with the look-ahead: by a quarter of them, at least HS_LEAST_RATE_FACTOR); a
+        (hierarchical softmax with the look-ahead: by a quarter of them up to 16 and their square root beyond,
+        at least HS_LEAST_RATE_FACTOR); a
         block momentum makes up the rest (block_momentum_for) and the combine divides each row's summed
         update by the copies that changed it or by combine_divisor, whichever is larger (README, "Many
         copies"). Measured in one process with E partition copies of the
@@ -122,7 +125,7 @@ class TrainConfig:
         if self.averaging == "scaled":
             factor = max(1.0, self.copy_alpha_limit / self.start_alpha)
             if self.use_hs and self.nesterov:
-                factor = min(factor, max(HS_LEAST_RATE_FACTOR, copies / 4))
+                factor = min(factor, max(HS_LEAST_RATE_FACTOR, min(copies / 4, math.sqrt(copies))))
             return float(min(max(copies, 1), factor))
         scale = self.loss == "ns" if self.scale_alpha is None else self.scale_alpha
         if not scale or self.averaging == "sum":
@@ -159,12 +162,13 @@ class TrainConfig:
 
     @property
     def copy_alpha_limit(self) -> float:
-        """max_copy_alpha, or where None: 0.2 for negative sampling, 0.1 with hierarchical softmax, whose
-        copies fell apart at 0.2 (wiki-aa, 8 SG-HS copies, 16 syncs per epoch: 0.3% analogies; at 0.1
-        with the momentum making up the rest, 33.4%; one copy 36.5%)."""
+        """max_copy_alpha, or where None: 0.2, and 0.1 with hierarchical softmax without the look-ahead, whose
+        copies fell apart at 0.2 (wiki-aa, 8 SG-HS copies at 8 x alpha, 16 syncs per epoch: 0.3% analogies;
+        at 0.1 with the momentum making up the rest, 33.4%; one copy 36.5%). With the look-ahead, HS copies
+        reach 0.2 only from 64 copies on (alpha_factor)."""
         if self.max_copy_alpha is not None:
             return self.max_copy_alpha
-        return 0.1 if self.use_hs else 0.2
+        return 0.1 if self.use_hs and not self.nesterov else 0.2
 
     def syncs_for(self, copies: int) -> int:
         """syncs_per_epoch, or where None (auto): 1 for one copy, else 16. How far the copies drift apart

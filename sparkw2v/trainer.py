@@ -161,6 +161,7 @@ def train_sentences(spark: SparkSession, sentences: RDD, config: TrainConfig,
                 check_compatible(checkpoint, config, vocab, f"{checkpoints.directory} epoch {checkpoint.epoch}")
                 params, velocity = checkpoint.params, checkpoint.velocity
                 first_epoch, prior_metrics = checkpoint.epoch, checkpoint.metrics
+                warn_rule_changed(prior_metrics, config, copies)
                 log.info("resuming after epoch %d of %d from %s", first_epoch, config.epochs, checkpoints.directory)
         if params is None and initial is not None:
             params = initial(vocab, config)
@@ -446,6 +447,21 @@ def warn_slow_syncs(config: TrainConfig, record: dict) -> None:
     log.warning("syncing the %d copies took %.0f s of the first round's %.0f s; --syncs-per-epoch %d (now %d) would "
                 "keep it near a quarter of the job, at some cost in quality where the copies are many (README, "
                 "\"Many copies\")", record["copies"], syncing, record["seconds"], advised, config.syncs_per_epoch)
+
+
+def warn_rule_changed(prior_metrics: list[dict], config: TrainConfig, copies: int) -> None:
+    """Log a warning where a checkpoint's last round combined as many copies under another automatic rate or
+    momentum than this version picks (its flags match, or check_compatible would have refused it): the
+    resumed rounds train under the new rule, so the run is no longer what one version would give."""
+    last = next((r for r in reversed(prior_metrics) if "alpha_factor" in r), None)
+    if last is None or last.get("copies") != copies:
+        return
+    then = (last["alpha_factor"], last.get("block_momentum", 0.0))
+    now = (config.alpha_factor(copies), config.block_momentum_for(copies))
+    if then != now:
+        log.warning("the checkpoint's rounds trained %d copies at rate x%g with momentum %g; this version "
+                    "trains them at x%g with momentum %g from here on (README, \"Many copies\")",
+                    copies, *then, *now)
 
 
 def warn_known_losses(config: TrainConfig, copies: int) -> None:

@@ -96,3 +96,18 @@ def test_slow_syncs_warn_with_the_syncs_that_would_keep_them_near_a_quarter(capl
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
         trainer.warn_slow_syncs(config, {"copies": 8, "seconds": 20.0, "kernel_seconds": 8.0})
     assert "--syncs-per-epoch 3 (now 16)" in caplog.text  # 8 x 16 / (3 x 12)
+
+
+def test_a_checkpoint_from_an_older_rule_warns_on_resume(caplog):
+    config = TrainConfig(loss="hs", sample=0.0, syncs_per_epoch=16).validate()
+    older = [{"epoch": 1, "copies": 8, "alpha_factor": 4.0, "block_momentum": 0.5}]  # the rate before x2
+    with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
+        trainer.warn_rule_changed(older, config, 8)
+    assert "trained 8 copies at rate x4 with momentum 0.5" in caplog.text and "x2 with momentum 0.5" in caplog.text
+    caplog.clear()
+    same = [{"epoch": 1, "copies": 8, "alpha_factor": 2.0, "block_momentum": 0.5}]
+    with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
+        trainer.warn_rule_changed(same, config, 8)
+        trainer.warn_rule_changed(older, config, 4)  # other copies: the rule was never comparable
+        trainer.warn_rule_changed([], config, 8)
+    assert caplog.text == ""

@@ -69,10 +69,12 @@ def test_partition_learning_rate_scaling():
 @pytest.mark.parametrize("loss, copies, factor, momentum, divisor", [
     ("ns", 1, 1.0, 0.0, 1.0), ("ns", 8, 8.0, 0.0, 1.0), ("ns", 32, 8.0, 0.75, 4.0), ("ns", 64, 8.0, 0.75, 4.0),
     ("hs", 1, 1.0, 0.0, 1.0), ("hs", 2, 2.0, 0.0, 2.0), ("hs", 4, 2.0, 0.5, 4.0), ("hs", 8, 2.0, 0.5, 4.0),
-    ("hs", 16, 4.0, 0.5, 8.0), ("hs", 64, 4.0, 0.5, 8.0)])
+    ("hs", 16, 4.0, 0.5, 8.0), ("hs", 32, 32 ** 0.5, 0.5, 2 * 32 ** 0.5), ("hs", 64, 8.0, 0.5, 16.0),
+    ("hs", 256, 8.0, 0.5, 16.0)])
 def test_scaled_rule_makes_up_the_copies(loss, copies, factor, momentum, divisor):
     """Skip-gram (alpha 0.025): the copies' rate reaches 0.2 with NS (x8); with HS and Nesterov's look-ahead
-    it is raised by a quarter of the copies, from x2 up to 0.1 (x4). The momentum's gain 1 / (1 - momentum),
+    it is raised by a quarter of the copies up to 16 and by their square root beyond, from x2 up to 0.2 (x8).
+    CBOW (alpha 0.05) reaches 0.2 at x4, from 16 HS copies on. The momentum's gain 1 / (1 - momentum),
     at most 4 (NS) or, with the look-ahead, 2 (HS), makes up the rest. HS divides a row by factor x gain (the
     plain mean where that reaches the copies), NS by the gain only (a per-row mean without momentum)."""
     config = TrainConfig(loss=loss)
@@ -81,7 +83,8 @@ def test_scaled_rule_makes_up_the_copies(loss, copies, factor, momentum, divisor
     assert config.block_momentum_for(copies) == pytest.approx(momentum)
     assert config.combine_divisor(copies) == pytest.approx(divisor)
     assert config.syncs_for(copies) == (1 if copies == 1 else 16)
-    assert TrainConfig(architecture="cbow", loss=loss).alpha_factor(copies) == min(copies, {"ns": 4, "hs": 2}[loss])
+    cbow = TrainConfig(architecture="cbow", loss=loss).alpha_factor(copies)
+    assert cbow == (min(copies, 4) if loss == "ns" else min(copies, max(2.0, min(copies / 4, 4.0))))
     old_rule = config.replace(nesterov=False)  # HS copies at x4 (0.1) from 4 copies on, momentum up to 0.75
     assert old_rule.alpha_factor(copies) == min(copies, {"ns": 8, "hs": 4}[loss])
     assert old_rule.block_momentum_for(copies) == pytest.approx(
