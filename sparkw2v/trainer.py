@@ -496,8 +496,8 @@ def warn_known_losses(config: TrainConfig, copies: int) -> None:
                         "partition copies)", copies)
         if config.use_hs and copies >= 16:
             log.warning("hierarchical softmax at %d copies: SG-HS (sample 0, wiki-aa, 3 epochs, Spark partition "
-                        "copies) scored 35.78%% analogies at 4 copies, 35.47%% at 8, 33.83%% at 16, 32.34%% at 32 and "
-                        "26.60%% at 64 against 36.48%% for one; %s", copies, fewer_executors)
+                        "copies) scored 35.78%% analogies at 4 copies, 35.47%% at 8, 33.83%% at 16, 32.62%% at 32 and "
+                        "29.14%% at 64 against 36.48%% for one; %s", copies, fewer_executors)
         elif config.loss == "ns" and copies > 32:
             log.warning("%d copies: skip-gram NS (wiki-aa, 3 epochs, Spark partition copies) scored 32.50%% analogies "
                         "at 32 copies and 28.31%% at 64 against 33.66%% for one; %s", copies, fewer_executors)
