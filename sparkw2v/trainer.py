@@ -485,7 +485,7 @@ def warn_known_losses(config: TrainConfig, copies: int) -> None:
     elif config.averaging == "scaled":
         momentum = config.block_momentum_for(copies)
         made_up = config.copies_made_up(copies)
-        if made_up < copies and not config.use_hs:  # HS does best made up to half its copies (docs/scale-out.md)
+        if made_up < copies and not config.use_hs:  # HS does best with only part of its copies made up (scale-out.md)
             log.warning("%d copies: the scaled averaging makes up a factor of %g (copy rate x%g, momentum %.3g), "
                         "so shared rows learn at about %.0f%% of one machine's pace; fewer partitions, or "
                         "--local-copy executor with several cores per executor, keep quality (README, \"Many "
