@@ -162,13 +162,15 @@ class TrainConfig:
 
     @property
     def copy_alpha_limit(self) -> float:
-        """max_copy_alpha, or where None: 0.2, and 0.1 with hierarchical softmax without the look-ahead, whose
-        copies fell apart at 0.2 (wiki-aa, 8 SG-HS copies at 8 x alpha, 16 syncs per epoch: 0.3% analogies;
-        at 0.1 with the momentum making up the rest, 33.4%; one copy 36.5%). With the look-ahead, HS copies
-        reach 0.2 only from 64 copies on (alpha_factor)."""
+        """max_copy_alpha, or where None: 0.2, and 0.1 with hierarchical softmax, whose copies fell apart at
+        0.2 (wiki-aa, 8 SG-HS copies at 8 x alpha, 16 syncs per epoch: 0.3% analogies; at 0.1 with the
+        momentum making up the rest, 33.4%; one copy 36.5%; 16 CBOW-HS copies with the look-ahead at 0.2:
+        14.96%, at 0.1: 17.51%, one copy 22.11%). Skip-gram HS with the look-ahead keeps 0.2: its copies
+        reach it only from 64 copies on (alpha_factor), where x8 scored 29.14% against 26.60% at x4."""
         if self.max_copy_alpha is not None:
             return self.max_copy_alpha
-        return 0.1 if self.use_hs and not self.nesterov else 0.2
+        skipgram_hs_ahead = self.nesterov and self.architecture == "skipgram"
+        return 0.1 if self.use_hs and not skipgram_hs_ahead else 0.2
 
     def syncs_for(self, copies: int) -> int:
         """syncs_per_epoch, or where None (auto): 1 for one copy, else 16. How far the copies drift apart

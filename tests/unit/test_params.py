@@ -74,7 +74,7 @@ def test_partition_learning_rate_scaling():
 def test_scaled_rule_makes_up_the_copies(loss, copies, factor, momentum, divisor):
     """Skip-gram (alpha 0.025): the copies' rate reaches 0.2 with NS (x8); with HS and Nesterov's look-ahead
     it is raised by a quarter of the copies up to 16 and by their square root beyond, from x2 up to 0.2 (x8).
-    CBOW (alpha 0.05) reaches 0.2 at x4, from 16 HS copies on. The momentum's gain 1 / (1 - momentum),
+    CBOW (alpha 0.05) stays at x4 (NS) and x2 (HS: 0.1). The momentum's gain 1 / (1 - momentum),
     at most 4 (NS) or, with the look-ahead, 2 (HS), makes up the rest. HS divides a row by factor x gain (the
     plain mean where that reaches the copies), NS by the gain only (a per-row mean without momentum)."""
     config = TrainConfig(loss=loss)
@@ -83,8 +83,7 @@ def test_scaled_rule_makes_up_the_copies(loss, copies, factor, momentum, divisor
     assert config.block_momentum_for(copies) == pytest.approx(momentum)
     assert config.combine_divisor(copies) == pytest.approx(divisor)
     assert config.syncs_for(copies) == (1 if copies == 1 else 16)
-    cbow = TrainConfig(architecture="cbow", loss=loss).alpha_factor(copies)
-    assert cbow == (min(copies, 4) if loss == "ns" else min(copies, max(2.0, min(copies / 4, 4.0))))
+    assert TrainConfig(architecture="cbow", loss=loss).alpha_factor(copies) == min(copies, {"ns": 4, "hs": 2}[loss])
     old_rule = config.replace(nesterov=False)  # HS copies at x4 (0.1) from 4 copies on, momentum up to 0.75
     assert old_rule.alpha_factor(copies) == min(copies, {"ns": 8, "hs": 4}[loss])
     assert old_rule.block_momentum_for(copies) == pytest.approx(
