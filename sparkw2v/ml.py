@@ -168,7 +168,7 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
                        "'scaled', 'touched', 'mean', 'sum')",
                        TypeConverters.toString)
     maxCopyAlpha = _param("maxCopyAlpha", "with averaging 'scaled': the highest learning rate a copy trains "
-                          "at (0 < maxCopyAlpha <= 10, or None: 0.2 for loss 'ns', 0.1 with 'hs')",
+                          "at (0 < maxCopyAlpha <= 10, or None: 0.2, and 0.1 with 'hs' except skip-gram with nesterov)",
                           _to_optional_float)
     blockMomentum = _param("blockMomentum", "with averaging 'scaled': momentum of the combined update "
                            "across syncs (0 <= blockMomentum < 1, or None: 1 - alpha factor / copies, at most "

@@ -378,7 +378,7 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
                   and shared_copy.memory_room() >= config.parameter_bytes(len(vocab)))
     copies = _copies(sc, config, partitions)
     warn_known_losses(config, copies)
-    momentum = config.block_momentum_for(copies)  # each round's, where the executors come and go
+    momentum = config.block_momentum_for(copies)  # for a resumed job with no rounds left; each round sets its own
     job_started = time.perf_counter()
     try:
         for done, step in enumerate(steps):
