@@ -21,13 +21,18 @@ The harness (corpus, Spark session, warm-ups, MLlib, evaluation, results file) i
     python benchmarks/bench_copies.py                          # the curve, 1..64 copies (several hours)
     python benchmarks/bench_copies.py --copies 1,8 --skip-mllib --configs 'sparkw2v-sgns-*'
     python benchmarks/bench_copies.py --max-tokens 200000 --epochs 1 --copies 1,4   # a smoke test
+    python benchmarks/bench_copies.py --compose copies,copies-nesterov --name curve  # trains nothing
 
-Writes benchmarks/results/copies.{json,md,png} (copies-smoke.* with --max-tokens).
+Writes benchmarks/results/copies.{json,md,png} (copies-smoke.* with --max-tokens). `--compose` builds one
+curve from earlier results files (a run in a later file replaces the same run in an earlier one) and keeps
+only the sparkw2v runs whose settings, copy rate and momentum are what today's defaults give for their
+model and copies, so that rows measured under an older rule cannot slip into the curve.
 """
 import argparse
 import datetime
 import fnmatch
 import gc
+import json
 import logging
 import os
 import statistics
@@ -101,11 +106,78 @@ class CopiesBench(bs.Bench):
                   "executor_bytes_per_sync": statistics.mean(r["executor_bytes_out"] for r in rounds),
                   "driver_bytes_per_sync": statistics.mean(r["driver_bytes_in"] for r in rounds),
                   "final_loss": rounds[-1]["loss"], "timings": dict(result.timings), "config": config.to_dict(),
-                  "vocab_words": len(result.vocab), "finite": bool(result.params.all_finite())}
+                  "vocab_words": len(result.vocab), "finite": bool(result.params.all_finite()),
+                  "measured": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
         log(f"{item['key']}: wall {wall:.1f} s, {record['syncs_total']} syncs, "
             f"{record['executor_bytes_per_sync'] / 2**20:.1f} MiB from the copies and "
             f"{record['driver_bytes_per_sync'] / 2**20:.1f} MiB to the driver per sync")
         return record, WordVectors(list(result.vocab.words), result.params.syn0, result.vocab.counts)
+
+
+# Code changes that moved results without a change to the settings a run records: (when, what, whether it
+# applies to a config and copies). A run measured before one that applies is not at today's defaults.
+RESULT_CHANGES = [
+    ("2026-12-03T14:17:05+00:00", "before the window shuffle for negative sampling (641cba5)",
+     lambda config, copies: config.shuffle_block > 0),
+    ("2026-12-03T18:31:52+00:00", "before shuffled windows moved in runs of 4 (56bf22b)",
+     lambda config, copies: config.shuffle_block > 0),
+]
+
+
+def stale_reason(key: str, run: dict, measured: str) -> str | None:
+    """Why a sparkw2v run (measured at ISO time `measured`) differs from today's defaults for its model and
+    copies: settings, effective kernel and window shuffle, copy rate, momentum, look-ahead. None where it does not."""
+    from sparkw2v.config import TrainConfig
+    _, model, copies = key.split("-")
+    copies = int(copies[1:])
+    today = library_config(model, copies, run["config"]["epochs"], run["config"]["seed"])
+    then = TrainConfig.from_dict(run["config"])
+    effective = {"kernel": TrainConfig.kernel_for, "shuffle_words": lambda c, _: c.shuffle_block}
+    differ = [k for k, v in today.to_dict().items()
+              if k not in ("nesterov", "max_copy_alpha", *effective) and run["config"].get(k) != v]
+    differ += [k for k, value in effective.items() if value(then, copies) != value(today, copies)]
+    momentum = today.block_momentum_for(copies)
+    if momentum > 0 and bool(run["config"].get("nesterov")) != today.nesterov:
+        differ.append("nesterov")
+    if abs(run["alpha_factor"] - today.alpha_factor(copies)) > 1e-9:
+        differ.append(f"rate x{run['alpha_factor']:.3g} (today x{today.alpha_factor(copies):.3g})")
+    if abs(run["block_momentum"] - momentum) > 1e-9:
+        differ.append(f"momentum {run['block_momentum']:.3g} (today {momentum:.3g})")
+    differ += [what for when, what, applies in RESULT_CHANGES
+               if applies(today, copies) and datetime.datetime.fromisoformat(measured)
+               < datetime.datetime.fromisoformat(when)]
+    return ", ".join(differ) or None
+
+
+def compose(args) -> int:
+    """One curve from earlier results files, today's defaults only (see the module docstring)."""
+    results, sources, rejected = None, {}, []
+    for name in args.compose:
+        with open(os.path.join(args.out, name + ".json")) as handle:
+            part = json.load(handle)
+        if results is None:
+            results = {**part, "invocations": [], "runs": {}, "copies": []}
+        elif part["compatibility"] != results["compatibility"]:
+            raise SystemExit(f"{name}.json holds results of other settings than {args.compose[0]}.json")
+        results["invocations"] += part["invocations"]
+        results["copies"] = sorted(set(results["copies"]) | set(part["copies"]))
+        for key, run in part["runs"].items():
+            if "error" in run:
+                continue
+            measured = run.get("measured", part["invocations"][0]["date"])  # older runs: the file's first date
+            reason = stale_reason(key, run, measured) if run["kind"] == "sparkw2v" else None
+            if reason:
+                rejected.append(f"`{key}` from `{name}`: {reason}")
+                continue
+            results["runs"][key], sources[key] = run, name
+    results["composed"] = {"from": args.compose, "sources": sources, "rejected": rejected}
+    stem = os.path.join(args.out, args.name)
+    bs.write_json(stem + ".json", results)
+    with open(stem + ".md", "w") as handle:
+        handle.write(markdown(results))
+    plot(results, stem + ".png")
+    print(markdown(results))
+    return 0
 
 
 def momentum_text(run: dict) -> str:
@@ -180,6 +252,12 @@ def markdown(results: dict) -> str:
                         f"{fmt(gensim['quality'].get('ws353'), '.3f')}, wall {gensim['wall_s']:.0f} s"]
         out.append("")
     out += ["## Targets", ""] + [f"- {line}" for line in targets(results)] + [""]
+    composed = results.get("composed")
+    if composed:
+        out += ["## Sources", "", f"Composed by `--compose {','.join(composed['from'])}`; each run from:", ""]
+        out += [f"- `{key}`: `{name}`" for key, name in sorted(composed["sources"].items())]
+        out += ["", "Left out (not at today's defaults):", ""] + [f"- {line}" for line in composed["rejected"]]
+        out.append("")
     return "\n".join(out)
 
 
@@ -235,6 +313,8 @@ def parse_args(argv=None):
     p.add_argument("--skip-mllib", action="store_true")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--name", default=None)
+    p.add_argument("--compose", type=lambda t: t.split(","), default=None, metavar="NAME,NAME",
+                   help="train nothing: one curve from these results files in --out (today's defaults only)")
     args = p.parse_args(argv)
     args.name = args.name or ("copies-smoke" if args.max_tokens else "copies")
     return args
@@ -243,6 +323,8 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.compose:
+        return compose(args)
     if args.standalone_workers:
         sys.path.insert(0, os.path.join(REPO, "tests", "cluster"))
         from conftest import start_cluster
