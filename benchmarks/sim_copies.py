@@ -113,6 +113,8 @@ def simulator_parser(doc: str) -> argparse.ArgumentParser:
     p.add_argument("--corpus", default=os.path.join(SHARED, "corpus", "wiki-aa.txt.gz"))
     p.add_argument("--eval-dir", default=os.path.join(SHARED, "eval"))
     p.add_argument("--tokens", type=int, default=4_000_000, help="corpus prefix (default %(default)s)")
+    p.add_argument("--save", default=None, help="write the scored vectors here (word2vec binary; "
+                                                "benchmarks/analogy_bands.py compares two)")
     return p
 
 
@@ -135,6 +137,8 @@ def main(argv=None) -> dict:
     p.add_argument("--divide-by-all", action="store_true", help="scaled: divide every row by E")
     p.add_argument("--max-divisor", type=float, default=None,
                    help="scaled/library: divide a row's summed update by at most this (hot rows move faster)")
+    p.add_argument("--least-divisor", type=float, default=None,
+                   help="library: divide a row's summed update by at least this instead of TrainConfig.combine_divisor")
     p.add_argument("--nesterov", action="store_true",
                    help="block momentum with Nesterov's look-ahead (CNTK's BMUF default): the copies start each "
                         "round from the global model plus momentum x velocity; the global model is scored")
@@ -159,7 +163,7 @@ def main(argv=None) -> dict:
     rate, momentum, least_divisor = args.rate, args.momentum, args.rate
     if args.rule == "library":
         rate, momentum = config.alpha_factor(args.copies), config.block_momentum_for(args.copies)
-        least_divisor = config.combine_divisor(args.copies)
+        least_divisor = config.combine_divisor(args.copies) if args.least_divisor is None else args.least_divisor
     elif args.divide_by_all:
         least_divisor = args.copies
     started = time.time()
@@ -249,6 +253,8 @@ def report(result: dict, vocab, syn0, args, started: float) -> dict:
         wv = WordVectors(list(vocab.words), syn0, vocab.counts)
         result["analogy"] = evaluate_analogies(wv, os.path.join(args.eval_dir, "questions-words.txt"))["total"]
         result["ws353"] = evaluate_word_pairs(wv, os.path.join(args.eval_dir, "wordsim353.tsv"))["spearman"][0]
+        if args.save:
+            wv.save_word2vec(args.save, binary=True)
     result["seconds"] = round(time.time() - started, 1)
     line = json.dumps(result)
     print(line)

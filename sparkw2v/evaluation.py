@@ -76,12 +76,7 @@ def evaluate_analogies(wv: WordVectors, path: str | os.PathLike, restrict_vocab:
     100 * oov / questions, as gensim logs it. Unlike gensim, the totals are not appended to
     'sections' as an extra "Total accuracy" section.
     """
-    fold = _folding(case_insensitive)
-    allowed = _allowed_vocabulary(wv, restrict_vocab, fold)
-    names, questions, question_count, oov = _read_analogies(path, allowed, fold)
-    searched = len(wv) if restrict_vocab is None else min(restrict_vocab, len(wv))
-    correct = _answer(wv, questions, searched, allowed, fold)
-
+    names, questions, correct, question_count, oov = analogy_answers(wv, path, restrict_vocab, case_insensitive)
     sections = []
     section_of = questions[:, 4] if len(questions) else np.zeros(0, dtype=np.int64)
     for number, name in enumerate(names):
@@ -109,6 +104,22 @@ def evaluate_analogies(wv: WordVectors, path: str | os.PathLike, restrict_vocab:
     log.info("analogies in %s: %.1f%% (%d/%d), %.1f%% of the questions skipped for out-of-vocabulary words",
              path, 100.0 * result["total"], total_right, answered, result["oov_ratio"])
     return result
+
+
+def analogy_answers(wv: WordVectors, path: str | os.PathLike, restrict_vocab: int | None = 30000,
+                    case_insensitive: bool = True) -> tuple[list[str], np.ndarray, np.ndarray, int, int]:
+    """The question-by-question results behind evaluate_analogies (same arguments).
+
+    Returns ``(section names, questions, correct, question count, oov)``: `questions` holds the answered
+    questions as rows of vocabulary rows ``(a, b, c, expected, section number)``, `correct` whether each
+    was answered right; the counts are as in evaluate_analogies. Rows are ranks by frequency where the
+    vectors are sorted so, which lets a caller split the score by how rare the question words are.
+    """
+    fold = _folding(case_insensitive)
+    allowed = _allowed_vocabulary(wv, restrict_vocab, fold)
+    names, questions, question_count, oov = _read_analogies(path, allowed, fold)
+    searched = len(wv) if restrict_vocab is None else min(restrict_vocab, len(wv))
+    return names, questions, _answer(wv, questions, searched, allowed, fold), question_count, oov
 
 
 def _read_analogies(path, allowed: dict[str, int], fold) -> tuple[list[str], np.ndarray, int, int]:

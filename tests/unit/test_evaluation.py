@@ -127,6 +127,17 @@ def test_analogies_match_gensim(small_case, restrict_vocab, case_insensitive):
         assert ours["questions"] == ours["correct"] + ours["incorrect"] + ours["oov"]
 
 
+def test_analogy_answers_question_by_question_match_gensim(small_case):
+    """Each answered question is right exactly when gensim lists it among its correct ones."""
+    from sparkw2v.evaluation import analogy_answers
+    wv, kv, analogies, _ = small_case
+    names, questions, correct, _, _ = analogy_answers(wv, analogies)
+    theirs = kv.evaluate_word_analogies(str(analogies), restrict_vocab=30000, case_insensitive=True)[1]
+    right = {(names.index(section["section"]), *words) for section in theirs[:-1] for words in section["correct"]}
+    ours = {(int(q[4]), *(wv.words[i].upper() for i in q[:4])) for q in questions[correct]}
+    assert ours == right and 0 < len(right) < len(questions)
+
+
 def test_analogies_with_blocks_of_one_question(small_case, monkeypatch):
     """The block size must not matter: each question scored alone gives the same totals."""
     from sparkw2v import evaluation
