@@ -275,10 +275,15 @@ def plot(results: dict, path: str) -> None:
         points = [(e, a) for e, a in points if a is not None]
         if points:
             ax.plot(*zip(*points), "o-", label="sparkw2v (defaults)")
+        one = analogy(runs, f"sparkw2v-{model}-E1")
+        if one is not None and len(points) > 1:
+            bound = [(e, one - (TARGET_NEAR[1] if e <= TARGET_NEAR[0] else TARGET_FAR[1])) for e, _ in points]
+            ax.step(*zip(*bound), where="mid", color="tab:green", linewidth=0.8, label="target (E=1 minus 1 or 2)")
         mllib = [(e, analogy(runs, f"mllib-sghs-E{e}")) for e in results["copies"]] if model == "sghs" else []
         mllib = [(e, a) for e, a in mllib if a is not None]
         if mllib:
-            ax.plot(*zip(*mllib), "s--", label="Spark MLlib")
+            shared = " (one executor: one shared array, not E copies)" if results["master"].startswith("local") else ""
+            ax.plot(*zip(*mllib), "s--", label=f"Spark MLlib, numPartitions E{shared}")
         gensim = analogy(runs, f"gensim-{model}-w1")
         if gensim is not None:
             ax.axhline(gensim, color="gray", linestyle=":", label="gensim workers=1")
