@@ -126,23 +126,23 @@ RESULT_CHANGES = [
 
 def stale_reason(key: str, run: dict, measured: str) -> str | None:
     """Why a sparkw2v run (measured at ISO time `measured`) differs from today's defaults for its model and
-    copies: settings, effective kernel and window shuffle, copy rate, momentum, look-ahead. None where it does not."""
+    copies: settings, effective kernel, window shuffle, copy rate, momentum, look-ahead and combine. None where
+    it does not. A setting the run's version lacked counts at the value that trained like that version."""
+    from sparkw2v.checkpoint import ADDED_PARAMETERS
     from sparkw2v.config import TrainConfig
     _, model, copies = key.split("-")
     copies = int(copies[1:])
     today = library_config(model, copies, run["config"]["epochs"], run["config"]["seed"])
-    then = TrainConfig.from_dict(run["config"])
-    effective = {"kernel": TrainConfig.kernel_for, "shuffle_words": lambda c, _: c.shuffle_block}
-    differ = [k for k, v in today.to_dict().items()
-              if k not in ("nesterov", "max_copy_alpha", *effective) and run["config"].get(k) != v]
-    differ += [k for k, value in effective.items() if value(then, copies) != value(today, copies)]
+    then = TrainConfig.from_dict({**ADDED_PARAMETERS, **run["config"]})
     momentum = today.block_momentum_for(copies)
-    if momentum > 0 and bool(run["config"].get("nesterov")) != today.nesterov:
-        differ.append("nesterov")
-    if abs(run["alpha_factor"] - today.alpha_factor(copies)) > 1e-9:
-        differ.append(f"rate x{run['alpha_factor']:.3g} (today x{today.alpha_factor(copies):.3g})")
-    if abs(run["block_momentum"] - momentum) > 1e-9:
-        differ.append(f"momentum {run['block_momentum']:.3g} (today {momentum:.3g})")
+    effective = {"kernel": lambda c: c.kernel_for(copies), "shuffle_words": lambda c: c.shuffle_block,
+                 "rate": lambda c: round(c.alpha_factor(copies), 9), "momentum": lambda c: c.block_momentum_for(copies),
+                 "most divisor": lambda c: c.most_divisor(copies),
+                 "nesterov": lambda c: c.nesterov and momentum > 0}
+    settled = {"kernel", "shuffle_words", "nesterov", "max_copy_alpha", "block_momentum", "full_pace"}
+    differ = [k for k, v in today.to_dict().items() if k not in settled and then.to_dict()[k] != v]
+    differ += [f"{name} {value(then):.3g} (today {value(today):.3g})" if isinstance(value(today), float) else name
+               for name, value in effective.items() if value(then) != value(today)]
     differ += [what for when, what, applies in RESULT_CHANGES
                if applies(today, copies) and datetime.datetime.fromisoformat(measured)
                < datetime.datetime.fromisoformat(when)]

@@ -139,6 +139,11 @@ def main(argv=None) -> dict:
                    help="scaled/library: divide a row's summed update by at most this (hot rows move faster)")
     p.add_argument("--least-divisor", type=float, default=None,
                    help="library: divide a row's summed update by at least this instead of TrainConfig.combine_divisor")
+    p.add_argument("--clip-step", type=float, default=None,
+                   help="bound each row's combined step to this many times the mean length of its copies' steps "
+                        "(library: 1 where TrainConfig.full_pace divides by fewer than the copies; else 0, off)")
+    p.add_argument("--no-full-pace", dest="full_pace", action="store_false",
+                   help="library: TrainConfig.full_pace=False (the rows all copies changed take their mean)")
     p.add_argument("--nesterov", action="store_true",
                    help="block momentum with Nesterov's look-ahead (CNTK's BMUF default): the copies start each "
                         "round from the global model plus momentum x velocity; the global model is scored")
@@ -159,13 +164,18 @@ def main(argv=None) -> dict:
 
     config = TrainConfig(architecture=args.architecture, loss=args.loss, sample=args.sample, epochs=args.epochs,
                          syncs_per_epoch=args.syncs, seed=args.seed, compute_loss=False, kernel=args.kernel,
-                         max_copy_alpha=args.max_copy_alpha, block_momentum=args.block_momentum).validate()
+                         max_copy_alpha=args.max_copy_alpha, block_momentum=args.block_momentum,
+                         full_pace=args.full_pace).validate()
     rate, momentum, least_divisor = args.rate, args.momentum, args.rate
     if args.rule == "library":
         rate, momentum = config.alpha_factor(args.copies), config.block_momentum_for(args.copies)
         least_divisor = config.combine_divisor(args.copies) if args.least_divisor is None else args.least_divisor
+        if args.max_divisor is None and config.most_divisor(args.copies) < args.copies:
+            args.max_divisor = config.most_divisor(args.copies)
+            args.clip_step = 1.0 if args.clip_step is None else args.clip_step
     elif args.divide_by_all:
         least_divisor = args.copies
+    args.clip_step = args.clip_step or 0.0
     started = time.time()
     sentences = read_prefix(args.corpus, args.tokens)
     vocab = vocabulary_from_sentences(sentences, config.min_count)
@@ -206,11 +216,20 @@ def main(argv=None) -> dict:
             """base_rows plus the copies' changes to them, weighted by the rule."""
             total = np.zeros(base_rows.shape, np.float64)
             touched = np.zeros(base_rows.shape[0], np.int64)
+            lengths = np.zeros(base_rows.shape[0], np.float64)
             for local_rows in copies_rows:
                 changed = touched_rows(local_rows, base_rows)
-                total[changed] += local_rows[changed].astype(np.float64) - base_rows[changed]
+                delta = local_rows[changed].astype(np.float64) - base_rows[changed]
+                total[changed] += delta
                 touched[changed] += 1
-            return (base_rows + total * weights(m, touched, rows)[:, None]).astype(np.float32)
+                if args.clip_step > 0:
+                    lengths[changed] += np.sqrt(np.einsum("ij,ij->i", delta, delta))
+            step = total * weights(m, touched, rows)[:, None]
+            if args.clip_step > 0:
+                bound = args.clip_step * lengths / np.maximum(touched, 1)
+                norm = np.sqrt(np.einsum("ij,ij->i", step, step))
+                step *= np.minimum(1.0, bound / np.maximum(norm, 1e-30))[:, None]
+            return (base_rows + step).astype(np.float32)
 
         locals_ = [base.copy() for _ in parts]
         hot_base = [m[h].copy() for m, h in zip(base, hot)]

@@ -119,12 +119,12 @@ class CheckpointStore:
 
 # Parameters added after checkpoints were first written, with the value that trained like the code before
 # them: a checkpoint without the key resumes with that value (and says so where it differs).
-_BEFORE_PARAMETER = {"nesterov": False}
+ADDED_PARAMETERS = {"nesterov": False, "full_pace": False}
 
 
 def check_compatible(checkpoint: Checkpoint, config: TrainConfig, vocab: Vocabulary, where: str) -> None:
     """Refuse a checkpoint whose config or vocabulary differs from this job's."""
-    ours, theirs = config.to_dict(), {**_BEFORE_PARAMETER, **checkpoint.config}
+    ours, theirs = config.to_dict(), {**ADDED_PARAMETERS, **checkpoint.config}
     differing = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
     if differing:
         details = ", ".join(f"{k}: checkpoint {theirs.get(k)!r}, now {ours.get(k)!r}" for k in differing)

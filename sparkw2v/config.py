@@ -80,6 +80,7 @@ class TrainConfig:
     max_copy_alpha: float | None = None
     block_momentum: float | None = None
     nesterov: bool = True
+    full_pace: bool = True
     seed: int = 1
     compute_loss: bool = True
     kernel: str = "auto"
@@ -219,6 +220,26 @@ class TrainConfig:
             return self.copies_made_up(copies)
         return min(float(max(copies, 1)), 1.0 / (1.0 - self.block_momentum_for(copies)))
 
+    def most_divisor(self, copies: int) -> float:
+        """The largest divisor of a row's summed update in the scaled combine (params.combined_values).
+
+        With full_pace (the default), for skip-gram: the copies the rate and the momentum make up
+        (copies_made_up), so that a row more copies changed moves at one copy's pace instead of at their mean's,
+        its step bounded by the mean length of the copies' steps. That is below the number of copies only where
+        the rule makes up fewer: negative sampling from 33 copies, hierarchical softmax beyond 16. Measured in
+        one process (wiki-aa's first 17M tokens, 3 epochs; docs/scale-out.md), analogies against the copies'
+        mean: 64 SGNS copies 31.76% / 29.73% against 28.35% / 28.10% (seeds 1, 2; one copy 33.66% / 33.38%),
+        SG-HS 33.73% against 33.29% at 32 copies and 31.65% against 29.02% at 64 (one copy 36.49%); unbounded,
+        the same step wrecked both at 64 (0.19%, 1.68%). 8 SG-HS copies lost with it (35.02% against 36.07%),
+        so hierarchical softmax keeps the mean up to 16 copies; CBOW's copies were not measured with it.
+        Otherwise: the number of copies (their plain mean for the rows all of them changed).
+        """
+        copies = max(copies, 1)
+        if (not self.full_pace or self.averaging != "scaled" or self.architecture != "skipgram"
+                or (self.use_hs and copies <= 16)):
+            return float(copies)
+        return max(self.combine_divisor(copies), self.copies_made_up(copies))
+
     def alpha_at(self, progress: float) -> float:
         """Learning rate after `progress` (0..1) of all epochs: linear from alpha to min_alpha."""
         progress = min(max(progress, 0.0), 1.0)
@@ -276,7 +297,7 @@ class TrainConfig:
         _int_range("seed", self.seed, 0, 2**63 - 1)
         if self.scale_alpha is not None and not isinstance(self.scale_alpha, bool):
             raise ConfigError(f"scale_alpha={self.scale_alpha!r}: must be true, false or unset (auto)")
-        for name in ("cbow_mean", "lowercase", "compute_loss", "nesterov"):
+        for name in ("cbow_mean", "lowercase", "compute_loss", "nesterov", "full_pace"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be true or false")
         return self

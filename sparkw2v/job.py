@@ -165,6 +165,10 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
     dist.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=_DEFAULTS.nesterov,
                       help="with a block momentum: each round's copies start from the look-ahead global + "
                            "momentum x velocity, as in CNTK's BMUF (default: on; README, 'Many copies')")
+    dist.add_argument("--full-pace", action=argparse.BooleanOptionalAction, default=_DEFAULTS.full_pace,
+                      help="with --averaging scaled: a row that more copies changed than the rate and momentum "
+                           "make up moves as if those copies alone had, its step bounded by its copies' mean "
+                           "step length, instead of by all copies' mean (default: on; README, 'Many copies')")
     dist.add_argument("--local-copy", choices=LOCAL_COPIES, default=_DEFAULTS.local_copy,
                       help="'executor' (default): the partitions of one executor train one shared copy in "
                            "place, as word2vec.c's threads do, and only the executors' copies are averaged "
@@ -213,7 +217,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         shuffle_words=args.shuffle_words,
         syncs_per_epoch=args.syncs_per_epoch, averaging=args.averaging, local_copy=args.local_copy,
         scale_alpha=args.scale_alpha, max_copy_alpha=args.max_copy_alpha, block_momentum=args.block_momentum,
-        nesterov=args.nesterov,
+        nesterov=args.nesterov, full_pace=args.full_pace,
         seed=args.seed, compute_loss=args.compute_loss, kernel=args.kernel)
 
 

@@ -89,6 +89,7 @@ _PARAM_TO_CONFIG = {
     "maxCopyAlpha": "max_copy_alpha",
     "blockMomentum": "block_momentum",
     "nesterov": "nesterov",
+    "fullPace": "full_pace",
     "seed": "seed",
     "computeLoss": "compute_loss",
     "kernel": "kernel",
@@ -177,6 +178,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
     nesterov = _param("nesterov", "with a block momentum: the copies start each round from the look-ahead "
                       "global + momentum x velocity (BMUF's Nesterov variant; true or false)",
                       TypeConverters.toBoolean)
+    fullPace = _param("fullPace", "with averaging 'scaled': a row that more copies changed than the rate and "
+                      "momentum make up moves as if those copies alone had, its step bounded by its copies' mean "
+                      "step length (true or false)", TypeConverters.toBoolean)
     localCopy = _param("localCopy", "'executor' (default): the partitions of one executor share one copy "
                        "(Hogwild, as word2vec.c's threads) and only executor copies are averaged; "
                        "'partition': each partition trains its own copy of the parameters (bit-identical "
@@ -259,6 +263,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
 
     def getNesterov(self) -> bool:
         return self.getOrDefault(self.nesterov)
+
+    def getFullPace(self) -> bool:
+        return self.getOrDefault(self.fullPace)
 
     def getAveraging(self) -> str:
         return self.getOrDefault(self.averaging)
@@ -402,6 +409,9 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
 
     def setNesterov(self, value: bool) -> "Word2Vec":
         return self._set(nesterov=value)
+
+    def setFullPace(self, value: bool) -> "Word2Vec":
+        return self._set(fullPace=value)
 
     def setScaleAlpha(self, value: bool | None) -> "Word2Vec":
         return self._set(scaleAlpha=value)

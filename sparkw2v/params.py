@@ -44,31 +44,45 @@ def touched_rows(local: np.ndarray, base: np.ndarray) -> np.ndarray:
     return np.flatnonzero((local != base).any(axis=1))
 
 
-def mean_rows(contributions: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mean_rows(contributions: list[tuple[np.ndarray, np.ndarray]], base: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """The reducer's half of the combine: for every row any copy changed, how many did and their mean value.
 
     `contributions` holds, per copy and in copy order, `(rows, values)`: the rows it changed and their
-    new values. Returns `(rows, counts, means)`. Sums run in float64 in copy order, so the result is the
-    same whatever order Spark delivered the contributions in, and a row from one copy keeps its value
-    exactly. The reducer needs no base values: the driver, which has them, finishes the combine.
+    new values. Returns `(rows, counts, means, lengths)`. Sums run in float64 in copy order, so the result is
+    the same whatever order Spark delivered the contributions in, and a row from one copy keeps its value
+    exactly. With `base` (the matrix the copies started from), `lengths` holds the mean length of the copies'
+    steps on each row, which bounds a faster combined step (combined_values); None otherwise. The driver,
+    which has the base values, finishes the combine.
     """
     union = np.unique(np.concatenate([rows for rows, _ in contributions]))
     total = np.zeros((union.size, contributions[0][1].shape[1]), dtype=np.float64)
     count = np.zeros(union.size, dtype=np.int64)
+    lengths = None if base is None else np.zeros(union.size, dtype=np.float64)
     for rows, values in contributions:
         at = np.searchsorted(union, rows)
         total[at] += values
         count[at] += 1
-    return union, count, (total / count[:, None]).astype(np.float32)
+        if base is not None:
+            step = values.astype(np.float64) - base[rows]
+            lengths[at] += np.sqrt(np.einsum("ij,ij->i", step, step))
+    if lengths is not None:
+        lengths = (lengths / count).astype(np.float32)
+    return union, count, (total / count[:, None]).astype(np.float32), lengths
 
 
 def combined_values(base_rows: np.ndarray, counts: np.ndarray, means: np.ndarray, copies: int, averaging: str,
-                    least_divisor: float = 1.0) -> np.ndarray:
+                    least_divisor: float = 1.0, most_divisor: float | None = None,
+                    lengths: np.ndarray | None = None) -> np.ndarray:
     """The driver's half: the new global values of rows that `counts` copies changed to `means` on average.
 
-    scaled:  base + sum_p (local_p - base) / max(n_r, least_divisor), n_r the copies that changed row r
-             and `least_divisor` TrainConfig.combine_divisor (at most the number of copies, where
-             this is their plain mean; at 1, the touched mean).
+    scaled:  base + sum_p (local_p - base) / min(max(n_r, least_divisor), most_divisor), n_r the copies that
+             changed row r, `least_divisor` TrainConfig.combine_divisor and `most_divisor`
+             TrainConfig.most_divisor (both at most the number of copies; at least_divisor = most_divisor =
+             copies this is their plain mean, at 1 and copies the touched mean). A row that more than
+             `most_divisor` copies changed takes a step longer than their mean, which is bounded by
+             `lengths`, the mean length of its copies' steps (mean_rows): the copies' steps can add up past
+             that only where they disagree (README, "Many copies").
     touched: base + sum_p (local_p - base) / n_r (SPARK-24666).
     mean:    base + sum_p (local_p - base) / P.
     sum:     base + sum_p (local_p - base): each update counts in full, as if the partitions had run
@@ -78,7 +92,7 @@ def combined_values(base_rows: np.ndarray, counts: np.ndarray, means: np.ndarray
     value exactly, which makes a 1-partition run bit-identical to the single-process trainer.
     """
     if averaging == "scaled":
-        divisor = np.maximum(counts, least_divisor)
+        divisor = np.maximum(np.minimum(counts, copies if most_divisor is None else most_divisor), least_divisor)
     elif averaging == "touched":
         divisor = counts
     elif averaging == "mean":
@@ -86,18 +100,24 @@ def combined_values(base_rows: np.ndarray, counts: np.ndarray, means: np.ndarray
     else:  # "sum": every partition's update applied in full
         divisor = np.ones(counts.size, dtype=np.int64)
     base = base_rows.astype(np.float64)
-    share = (counts / np.maximum(divisor, 1.0))[:, None]
-    new = (base + share * (means - base)).astype(np.float32)
+    step = (counts / np.maximum(divisor, 1.0))[:, None] * (means - base)
+    faster = np.flatnonzero(divisor < counts) if lengths is not None and averaging == "scaled" else []
+    if len(faster):
+        length = np.sqrt(np.einsum("ij,ij->i", step[faster], step[faster]))
+        step[faster] *= np.minimum(1.0, lengths[faster] / np.maximum(length, 1e-30))[:, None]
+    new = (base + step).astype(np.float32)
     exact = (divisor == 1) & (counts == 1)
     new[exact] = means[exact]
     return new
 
 
-def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndarray]],
-                 partitions: int, averaging: str, least_divisor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndarray]], partitions: int,
+                 averaging: str, least_divisor: float = 1.0, most_divisor: float | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Both halves in one place, for the tests: `(rows, new values)` of every row a copy changed."""
-    rows, counts, means = mean_rows(contributions)
-    return rows, combined_values(base[rows], counts, means, partitions, averaging, least_divisor)
+    rows, counts, means, lengths = mean_rows(contributions, base if most_divisor is not None else None)
+    return rows, combined_values(base[rows], counts, means, partitions, averaging, least_divisor, most_divisor,
+                                 lengths)
 
 
 class RoundUpdate:

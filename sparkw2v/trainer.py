@@ -402,6 +402,7 @@ def train_on_encoded(spark: SparkSession, encoded: EncodedCorpus, vocab: Vocabul
             record["alpha_factor"] = config.alpha_factor(copies)
             record["block_momentum"] = momentum
             record["nesterov"] = config.nesterov and momentum > 0
+            record["most_divisor"] = config.most_divisor(copies)
             record["kernel"] = "batched" if settings.batched else "classic"
             record["shuffle_words"] = settings.shuffle_words
             record["executors"] = _executor_count(sc)
@@ -549,7 +550,9 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
     per_executor = config.local_copy == "executor"
     executors = copies if per_executor else 0
     scale = config.alpha_factor(copies)
-    least_divisor = config.combine_divisor(copies)
+    least_divisor, most_divisor = config.combine_divisor(copies), config.most_divisor(copies)
+    # A faster step than the copies' mean is bounded by their steps' lengths, which need the round's base.
+    bounded = averaging == "scaled" and most_divisor < copies
     block_size = max(1, BLOCK_BYTES // (4 * shapes[0][1]))
     executor_words = max(total_words / rounds / max(executors, 1), 1.0)  # one executor's share of the round
     seeds = [round_seed(config, step.epoch, step.round, p) for p in range(partitions)]
@@ -600,10 +603,11 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
         grouped: dict[tuple, list] = {}
         for key, value in items:
             grouped.setdefault(key, []).append(value)
+        base = round_params() if bounded else None
         for key in sorted(grouped):
-            yield combine(key, grouped.pop(key))
+            yield combine(key, grouped.pop(key), base)
 
-    def combine(key, contributions):
+    def combine(key, contributions, base):
         contributions = sorted(contributions, key=lambda c: c[0])
         if key[0] == _STATS:
             return key, contributions
@@ -614,7 +618,7 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
             changes = [shared_copy.latest_rows(snapshots[owner]) for owner in sorted(snapshots)]
         else:
             changes = [(rows, values) for _, _, rows, values in contributions]
-        return key, mean_rows(changes)
+        return key, mean_rows(changes, None if base is None else base[key[0]])
 
     trained = encoded.mapPartitionsWithIndex(train_partition)
     update = RoundUpdate(params, velocity, momentum, config.nesterov)
@@ -649,11 +653,11 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
                 stats.extend(value)
                 continue
             applying = time.perf_counter()
-            rows, counts, means = value
+            rows, counts, means, lengths = value
             update.rows(matrix, rows, combined_values(params[matrix][rows], counts, means, partitions, averaging,
-                                                      least_divisor))
+                                                      least_divisor, most_divisor, lengths))
             apply_seconds += time.perf_counter() - applying
-            driver_bytes += rows.nbytes + counts.nbytes + means.nbytes
+            driver_bytes += rows.nbytes + counts.nbytes + means.nbytes + (0 if lengths is None else lengths.nbytes)
         combined.unpersist()
     velocity = update.finish()
     for piece in pieces:
@@ -693,6 +697,8 @@ def _rule_text(record: dict) -> str:
         parts.append(f"copy rate x{record['alpha_factor']:g}")
     if record["block_momentum"] > 0:
         parts.append(f"{'Nesterov ' if record['nesterov'] else ''}momentum {record['block_momentum']:.3g}")
+    if record.get("most_divisor", record["copies"]) < record["copies"]:
+        parts.append(f"shared rows divided by at most {record['most_divisor']:.3g}, within their copies' steps")
     if record["kernel"] == "batched":
         parts.append("batched kernel")
     if record["shuffle_words"]:

@@ -126,6 +126,23 @@ def test_driver_receives_one_averaged_copy(spark, small_corpus):
     assert all(0 < r["driver_bytes_in"] <= one_copy for r in result.metrics)
 
 
+def test_full_pace_bounds_shared_rows_deterministically_and_sends_the_driver_one_copy(spark, small_corpus):
+    """Where the rate and momentum make up fewer copies than there are (here 2 of 4: copies at x2, no momentum),
+    the rows more copies changed are divided by 2 within their copies' step lengths: the same run twice gives
+    the same model, another than the copies' mean, and the driver gets one copy of the rows plus 20 bytes a row
+    (index, count and the copies' mean step length)."""
+    config = _config(num_partitions=4, syncs_per_epoch=2, max_copy_alpha=0.05, block_momentum=0.0)
+    assert config.most_divisor(4) == 2.0
+    first = train(spark, InputSpec([str(small_corpus)]), config)
+    second = train(spark, InputSpec([str(small_corpus)]), config)
+    mean = train(spark, InputSpec([str(small_corpus)]), config.replace(full_pace=False))
+    assert all(np.array_equal(a, b) for a, b in zip(first.params, second.params))
+    assert not np.array_equal(first.params.syn0, mean.params.syn0) and first.params.all_finite()
+    assert {r["most_divisor"] for r in first.metrics} == {2.0} and {r["most_divisor"] for r in mean.metrics} == {4.0}
+    one_copy = sum(m.nbytes for m in first.params) + 20 * sum(m.shape[0] for m in first.params)
+    assert all(0 < r["driver_bytes_in"] <= one_copy for r in first.metrics)
+
+
 def _shared_files(spark):
     """This session's shared copies: files owned by the driver's Python or its JVM (the local executor);
     another job on the same host (a concurrent test run) has files of its own."""

@@ -19,3 +19,11 @@ def test_a_checkpoint_from_before_the_look_ahead_resumes_without_it():
     with pytest.raises(CheckpointMismatchError, match="nesterov: checkpoint False, now True"):
         check_compatible(checkpoint_of(older, vocab), TrainConfig(), vocab, "old")
     check_compatible(checkpoint_of(TrainConfig().to_dict(), vocab), TrainConfig(), vocab, "new")
+
+
+def test_a_checkpoint_from_before_full_pace_resumes_without_it():
+    vocab = Vocabulary.from_counts([("a", 5), ("b", 3)])
+    older = {k: v for k, v in TrainConfig().to_dict().items() if k != "full_pace"}
+    check_compatible(checkpoint_of(older, vocab), TrainConfig(full_pace=False), vocab, "old")
+    with pytest.raises(CheckpointMismatchError, match="full_pace: checkpoint False, now True"):
+        check_compatible(checkpoint_of(older, vocab), TrainConfig(), vocab, "old")

@@ -32,7 +32,24 @@ def test_combine_matches_the_formula(averaging):
     np.testing.assert_allclose(new, expected[rows], rtol=1e-6, atol=1e-6)
 
 
-def test_a_row_from_one_partition_is_taken_exactly():
+def test_the_most_divisor_speeds_up_shared_rows_within_their_copies_steps():
+    """Rows more copies changed than the most divisor are divided by it, their step bounded by the mean length
+    of the copies' steps: where the copies agree the bound keeps the mean, where they disagree it does not bind."""
+    base = np.zeros((4, 2), dtype=np.float32)
+    agree = [(np.array([0, 1, 3]), np.array([[1, 0], [1, 0], [1, 0]], np.float32)) for _ in range(4)]
+    disagree = [(np.array([2]), np.array([[1, 0]], np.float32)), (np.array([2]), np.array([[0, 1]], np.float32))] * 2
+    rows, new = combine_rows(base, agree[:3] + [(np.array([0, 1]), agree[3][1][:2])] + disagree, 4, "scaled",
+                             least_divisor=1.0, most_divisor=2.0)
+    assert rows.tolist() == [0, 1, 2, 3]
+    np.testing.assert_allclose(new[:2], [[1, 0], [1, 0]])  # sum / 2 = (2, 0), bounded to the steps' length 1
+    np.testing.assert_allclose(new[2], [0.5 ** 0.5, 0.5 ** 0.5], rtol=1e-6)  # sum / 2 = (1, 1), bounded to 1
+    np.testing.assert_allclose(new[3], [1, 0])  # 3 copies: sum / 2 = (1.5, 0), bounded to 1
+    _, unbounded = combine_rows(base, disagree, 4, "scaled", most_divisor=4.0)
+    np.testing.assert_allclose(unbounded[0], [0.5, 0.5])  # the plain mean: the bound never binds there
+    loose = [(np.array([0]), np.array([[2, 0]], np.float32)), (np.array([0]), np.array([[0, 1]], np.float32))]
+    _, new = combine_rows(base, loose, 2, "scaled", most_divisor=1.0)
+    np.testing.assert_allclose(new[0], np.array([2, 1]) * 1.5 / 5 ** 0.5, rtol=1e-6)  # the sum, bounded to 1.5
+
     base = np.full((3, 2), 0.1, dtype=np.float32)
     values = np.array([[0.3000001, 1e-9]], dtype=np.float32)
     _, new = combine_rows(base, [(np.array([1]), values)], 4, "touched")
@@ -82,6 +99,10 @@ def test_scaled_rule_makes_up_the_copies(loss, copies, factor, momentum, divisor
     assert config.alpha_factor(copies) == factor
     assert config.block_momentum_for(copies) == pytest.approx(momentum)
     assert config.combine_divisor(copies) == pytest.approx(divisor)
+    made_up = min(copies, factor / (1 - momentum))  # the largest divisor at full pace: NS from 33 copies, HS from 17
+    assert config.most_divisor(copies) == pytest.approx(copies if loss == "hs" and copies <= 16 else made_up)
+    assert config.replace(full_pace=False).most_divisor(copies) == copies
+    assert config.replace(architecture="cbow").most_divisor(copies) == copies
     assert config.syncs_for(copies) == (1 if copies == 1 else 16)
     assert TrainConfig(architecture="cbow", loss=loss).alpha_factor(copies) == min(copies, {"ns": 4, "hs": 2}[loss])
     old_rule = config.replace(nesterov=False)  # HS copies at x4 (0.1) from 4 copies on, momentum up to 0.75
