@@ -30,3 +30,11 @@ def test_a_second_main_in_one_process_logs_to_the_stderr_of_now(monkeypatch):
     log.info("from the second run")
     assert "from the first run" in first.getvalue() and "from the second run" in second.getvalue()
     assert "from the second run" not in first.getvalue()
+
+
+def test_full_pace_flag_reaches_the_config():
+    from sparkw2v.job import build_parser, config_from_args
+    parser = build_parser()
+    assert config_from_args(parser.parse_args(["--input", "in.txt", "--output", "out"])).full_pace is True
+    off = parser.parse_args(["--input", "in.txt", "--output", "out", "--no-full-pace"])
+    assert config_from_args(off).full_pace is False

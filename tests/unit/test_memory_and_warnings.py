@@ -64,7 +64,12 @@ def test_hierarchical_softmax_from_16_copies_and_ns_beyond_32_warn_with_the_meas
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
         trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16).validate(), 64)
-    assert "64 copies: skip-gram NS" in caplog.text and "28.31%" in caplog.text
+    assert "64 copies: skip-gram NS" in caplog.text and "30.91%" in caplog.text
+    assert "pace" not in caplog.text  # full pace: the shared rows move at one copy's pace
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
+        trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16, full_pace=False).validate(), 64)
+    assert "about 50% of one machine's pace" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
         trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16, nesterov=False).validate(), 32)
