@@ -282,7 +282,7 @@ def plot(results: dict, path: str) -> None:
         mllib = [(e, analogy(runs, f"mllib-sghs-E{e}")) for e in results["copies"]] if model == "sghs" else []
         mllib = [(e, a) for e, a in mllib if a is not None]
         if mllib:
-            shared = " (one executor: one shared array, not E copies)" if results["master"].startswith("local") else ""
+            shared = " (one executor: one shared array)" if results["master"].startswith("local") else ""
             ax.plot(*zip(*mllib), "s--", label=f"Spark MLlib, numPartitions E{shared}")
         gensim = analogy(runs, f"gensim-{model}-w1")
         if gensim is not None:
@@ -291,7 +291,7 @@ def plot(results: dict, path: str) -> None:
         ax.set_xlabel("copies combined (E)")
         ax.set_ylabel("analogy accuracy %")
         ax.set_title(label)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
