@@ -230,8 +230,9 @@ class TrainConfig:
         one process (wiki-aa's first 17M tokens, 3 epochs; docs/scale-out.md), analogies against the copies'
         mean: 64 SGNS copies 31.76% / 29.73% against 28.35% / 28.10% (seeds 1, 2; one copy 33.66% / 33.38%),
         SG-HS 33.73% against 33.29% at 32 copies and 31.65% against 29.02% at 64 (one copy 36.49%); unbounded,
-        the same step wrecked both at 64 (0.19%, 1.68%). 8 SG-HS copies lost with it (35.02% against 36.07%),
-        so hierarchical softmax keeps the mean up to 16 copies; CBOW's copies were not measured with it.
+        the same step wrecked both at 64 (0.19%, 1.68%). 8 and 16 SG-HS copies lost with it (35.02% against
+        36.07%, 34.07% against 34.82%), so hierarchical softmax keeps the mean up to 16 copies; CBOW's copies
+        were not measured with it.
         Otherwise: the number of copies (their plain mean for the rows all of them changed).
         """
         copies = max(copies, 1)
