@@ -134,11 +134,10 @@ def stale_reason(key: str, run: dict, measured: str) -> str | None:
     copies = int(copies[1:])
     today = library_config(model, copies, run["config"]["epochs"], run["config"]["seed"])
     then = TrainConfig.from_dict({**ADDED_PARAMETERS, **run["config"]})
-    momentum = today.block_momentum_for(copies)
     effective = {"kernel": lambda c: c.kernel_for(copies), "shuffle_words": lambda c: c.shuffle_block,
                  "rate": lambda c: round(c.alpha_factor(copies), 9), "momentum": lambda c: c.block_momentum_for(copies),
                  "most divisor": lambda c: c.most_divisor(copies),
-                 "nesterov": lambda c: c.nesterov and momentum > 0}
+                 "nesterov": lambda c: c.nesterov and c.block_momentum_for(copies) > 0}
     settled = {"kernel", "shuffle_words", "nesterov", "max_copy_alpha", "block_momentum", "full_pace"}
     differ = [k for k, v in today.to_dict().items() if k not in settled and then.to_dict()[k] != v]
     differ += [f"{name} {value(then):.3g} (today {value(today):.3g})" if isinstance(value(today), float) else name
