@@ -239,7 +239,7 @@ class TrainConfig:
         if (not self.full_pace or self.averaging != "scaled" or self.architecture != "skipgram"
                 or (self.use_hs and copies <= 16)):
             return float(copies)
-        return max(self.combine_divisor(copies), self.copies_made_up(copies))
+        return self.copies_made_up(copies)  # never below combine_divisor: the gain alone (NS) or this (HS)
 
     def alpha_at(self, progress: float) -> float:
         """Learning rate after `progress` (0..1) of all epochs: linear from alpha to min_alpha."""

@@ -101,8 +101,8 @@ def combined_values(base_rows: np.ndarray, counts: np.ndarray, means: np.ndarray
         divisor = np.ones(counts.size, dtype=np.int64)
     base = base_rows.astype(np.float64)
     step = (counts / np.maximum(divisor, 1.0))[:, None] * (means - base)
-    faster = np.flatnonzero(divisor < counts) if lengths is not None and averaging == "scaled" else []
-    if len(faster):
+    if lengths is not None and averaging == "scaled":
+        faster = np.flatnonzero(divisor < counts)  # only a step past the copies' mean can outrun their steps
         length = np.sqrt(np.einsum("ij,ij->i", step[faster], step[faster]))
         step[faster] *= np.minimum(1.0, lengths[faster] / np.maximum(length, 1e-30))[:, None]
     new = (base + step).astype(np.float32)

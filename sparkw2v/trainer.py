@@ -698,7 +698,7 @@ def _rule_text(record: dict) -> str:
         parts.append(f"copy rate x{record['alpha_factor']:g}")
     if record["block_momentum"] > 0:
         parts.append(f"{'Nesterov ' if record['nesterov'] else ''}momentum {record['block_momentum']:.3g}")
-    if record.get("most_divisor", record["copies"]) < record["copies"]:
+    if record["most_divisor"] < record["copies"]:
         parts.append(f"shared rows divided by at most {record['most_divisor']:.3g}, within their copies' steps")
     if record["kernel"] == "batched":
         parts.append("batched kernel")
