@@ -42,7 +42,7 @@ from sparkw2v.config import SHUFFLE_RUN, TrainConfig  # noqa: E402
 from sparkw2v.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
 from sparkw2v.kernels import train_slice  # noqa: E402
 from sparkw2v.local import vocabulary_from_sentences  # noqa: E402
-from sparkw2v.params import Params, RoundUpdate, global_model, init_params, touched_rows  # noqa: E402
+from sparkw2v.params import Params, RoundUpdate, bounded_steps, global_model, init_params, touched_rows  # noqa: E402
 from sparkw2v.sampling import noise_distribution  # noqa: E402
 from sparkw2v.text import read_local_sentences  # noqa: E402
 from sparkw2v.training import (build_kernel_tables, encode_sentences, interleave, kernel_settings,  # noqa: E402
@@ -226,9 +226,7 @@ def main(argv=None) -> dict:
                     lengths[changed] += np.sqrt(np.einsum("ij,ij->i", delta, delta))
             step = total * weights(m, touched, rows)[:, None]
             if args.clip_step > 0:
-                bound = args.clip_step * lengths / np.maximum(touched, 1)
-                norm = np.sqrt(np.einsum("ij,ij->i", step, step))
-                step *= np.minimum(1.0, bound / np.maximum(norm, 1e-30))[:, None]
+                bounded_steps(step, args.clip_step * lengths / np.maximum(touched, 1))
             return (base_rows + step).astype(np.float32)
 
         locals_ = [base.copy() for _ in parts]

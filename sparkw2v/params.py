@@ -103,12 +103,18 @@ def combined_values(base_rows: np.ndarray, counts: np.ndarray, means: np.ndarray
     step = (counts / np.maximum(divisor, 1.0))[:, None] * (means - base)
     if lengths is not None and averaging == "scaled":
         faster = np.flatnonzero(divisor < counts)  # only a step past the copies' mean can outrun their steps
-        length = np.sqrt(np.einsum("ij,ij->i", step[faster], step[faster]))
-        step[faster] *= np.minimum(1.0, lengths[faster] / np.maximum(length, 1e-30))[:, None]
+        step[faster] = bounded_steps(step[faster], lengths[faster])
     new = (base + step).astype(np.float32)
     exact = (divisor == 1) & (counts == 1)
     new[exact] = means[exact]
     return new
+
+
+def bounded_steps(steps: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """`steps` (float64 rows), each longer than its entry of `lengths` shortened to it, in place."""
+    length = np.sqrt(np.einsum("ij,ij->i", steps, steps))
+    steps *= np.minimum(1.0, lengths / np.maximum(length, 1e-30))[:, None]
+    return steps
 
 
 def combine_rows(base: np.ndarray, contributions: list[tuple[np.ndarray, np.ndarray]], partitions: int,
