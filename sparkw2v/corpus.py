@@ -21,6 +21,12 @@ from .training import encode_locally
 log = logging.getLogger(__name__)
 
 CHUNK_WORDS = 1 << 16  # sentences are encoded, and later dealt to the partitions, in chunks of about this many words
+# Text files are read in at least this many splits, not in one per core: a chunk is keyed by its split, so
+# splits that followed the cluster's cores would deal each partition copy other text, and the same job
+# would train another model on a cluster of another size. Files above a block (HDFS: 128 MiB) split by
+# block anyway, so this costs no read parallelism where it matters. (Spark's own default is
+# min(cores, 2), which still changes on a 1-core master.)
+READ_MIN_SPLITS = 2
 
 
 class CorpusError(ValueError):
@@ -42,14 +48,14 @@ class Corpus:
 
 def read_corpus(spark: SparkSession, paths: Sequence[str], *, input_format: str = "text",
                 column: str | None = None, lowercase: bool = False,
-                max_sentence_length: int = 10_000, min_partitions: int | None = None) -> Corpus:
+                max_sentence_length: int = 10_000) -> Corpus:
     if not paths:
         raise CorpusError("no input path given")
     sc = spark.sparkContext
     replaced = sc.accumulator(0)
     if input_format == "text":
         _check_paths_exist(spark, paths)
-        lines = sc.textFile(",".join(paths), minPartitions=min_partitions or sc.defaultParallelism)
+        lines = sc.textFile(",".join(paths), minPartitions=READ_MIN_SPLITS)
 
         def to_sentences(part):
             n_replaced = 0

@@ -63,16 +63,17 @@ class StandaloneCluster:
         pid_file = next(self.pid_dir.glob(f"spark-*-{WORKER_CLASS}-{instance}.pid"))
         return int(pid_file.read_text().strip())
 
-    def submit_command(self, *job_args: str) -> tuple[list[str], dict]:
-        cmd = [str(self.spark_home / "bin" / "spark-submit"), "--master", self.url,
+    def submit_command(self, *job_args: str, master: str | None = None) -> tuple[list[str], dict]:
+        """spark-submit to this cluster, or to `master` (e.g. local[3]) with the same settings."""
+        cmd = [str(self.spark_home / "bin" / "spark-submit"), "--master", master or self.url,
                "--conf", f"spark.pyspark.python={sys.executable}",
                "--conf", f"spark.pyspark.driver.python={sys.executable}",
                "--conf", "spark.executor.memory=1g", "--conf", "spark.ui.enabled=false",
                *job_args]
         return cmd, self.env
 
-    def submit(self, *job_args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        cmd, env = self.submit_command(*job_args)
+    def submit(self, *job_args: str, timeout: float = 600, master: str | None = None) -> subprocess.CompletedProcess:
+        cmd, env = self.submit_command(*job_args, master=master)
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
     def stop(self) -> None:
