@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyspark import RDD
@@ -21,11 +22,12 @@ from .training import encode_locally
 log = logging.getLogger(__name__)
 
 CHUNK_WORDS = 1 << 16  # sentences are encoded, and later dealt to the partitions, in chunks of about this many words
-# Text files are read in at least this many splits, not in one per core: a chunk is keyed by its split, so
+# The input is read in at least this many splits, not in one per core: a chunk is keyed by its split, so
 # splits that followed the cluster's cores would deal each partition copy other text, and the same job
-# would train another model on a cluster of another size. Files above a block (HDFS: 128 MiB) split by
-# block anyway, so this costs no read parallelism where it matters. (Spark's own default is
-# min(cores, 2), which still changes on a 1-core master.)
+# would train another model on a cluster of another size. Input larger than the most a split takes (text:
+# the file system's block, HDFS 128 MiB; Parquet: spark.sql.files.maxPartitionBytes, 128 MiB) splits by
+# that size anyway, so this costs no read parallelism where it matters. (Spark's defaults: min(cores, 2) for text, the cores
+# for Parquet.)
 READ_MIN_SPLITS = 2
 
 
@@ -69,15 +71,19 @@ def read_corpus(spark: SparkSession, paths: Sequence[str], *, input_format: str 
         return Corpus(lines.mapPartitions(to_sentences), replaced)
     if input_format == "parquet":
         _check_paths_exist(spark, paths)
-        frame = spark.read.parquet(*paths)
-        return Corpus(_frame_sentences(frame, "the Parquet input", column, lowercase, max_sentence_length), replaced)
+        with splits_independent_of_cores(spark):
+            frame = spark.read.parquet(*paths)
+            sentences = _frame_sentences(frame, "the Parquet input", column, lowercase, max_sentence_length)
+        return Corpus(sentences, replaced)
     if input_format == "table":
         [name] = paths
         if not _table_exists(spark, name):
             raise CorpusError(f"no table or view {name!r} in the Spark catalog "
                               f"(spark.sql.catalogImplementation={spark.conf.get('spark.sql.catalogImplementation')})")
-        frame = spark.table(name)
-        return Corpus(_frame_sentences(frame, f"table {name}", column, lowercase, max_sentence_length), replaced)
+        with splits_independent_of_cores(spark):
+            frame = spark.table(name)
+            sentences = _frame_sentences(frame, f"table {name}", column, lowercase, max_sentence_length)
+        return Corpus(sentences, replaced)
     raise CorpusError(f"input_format={input_format!r}: must be 'text', 'parquet' or 'table'")
 
 
@@ -100,6 +106,22 @@ def encode_chunks(sentences: RDD) -> RDD:
             yield (split, chunk_no), encode_locally(batch)
 
     return sentences.mapPartitionsWithIndex(to_chunks)
+
+
+@contextmanager
+def splits_independent_of_cores(spark: SparkSession):
+    """Plan a file scan in READ_MIN_SPLITS splits or more, not in one per core (the default of
+    spark.sql.files.minPartitionNum), unless the session sets that itself. The splits are fixed when the
+    frame becomes an RDD (_frame_sentences), so the setting is needed only meanwhile."""
+    key = "spark.sql.files.minPartitionNum"
+    if spark.conf.get(key, None) is not None:
+        yield
+        return
+    spark.conf.set(key, str(READ_MIN_SPLITS))
+    try:
+        yield
+    finally:
+        spark.conf.unset(key)
 
 
 def _table_exists(spark: SparkSession, name: str) -> bool:

@@ -55,6 +55,7 @@ from pyspark.sql.types import (ArrayType, DoubleType, FloatType, LongType, Strin
                                StructType)
 
 from .config import ConfigError, TrainConfig
+from .corpus import splits_independent_of_cores
 from .text import split_sentence
 from .trainer import train_sentences
 from .vectors import WordVectors
@@ -435,7 +436,8 @@ class Word2Vec(_Word2VecParams, Estimator["Word2VecModel"], DefaultParamsReadabl
                 if tokens is not None:
                     yield from split_sentence([t for t in tokens if t], max_length)
 
-        token_lists = dataset.select(column).rdd.map(lambda row: row[0]).mapPartitions(sentences)
+        with splits_independent_of_cores(dataset.sparkSession):  # a file scan deals alike on any cluster
+            token_lists = dataset.select(column).rdd.map(lambda row: row[0]).mapPartitions(sentences)
         result = train_sentences(dataset.sparkSession, token_lists, config)
         vectors = WordVectors(result.vocab.words.tolist(), result.params.syn0, result.vocab.counts)
         model = Word2VecModel(vectors)

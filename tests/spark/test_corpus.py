@@ -210,3 +210,26 @@ def test_bad_arguments(spark, text_folder):
         read_corpus(spark, [])
     with pytest.raises(CorpusError, match="csv"):
         read_corpus(spark, [str(text_folder)], input_format="csv")
+
+
+def test_parquet_input_splits_alike_on_any_number_of_cores(spark, tmp_path):
+    """encode_chunks keys the chunks each partition copy trains by input split, so the same Parquet input
+    must split alike however many cores the cluster has; Spark's own planning gives each core a split."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lines = [" ".join(row) for row in np.char.add("w", rng.integers(0, 100_000, size=(40_000, 100)).astype(str))]
+    path = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({"text": lines}), path, row_group_size=1_000)  # ~15 MB: above 2 x Spark's 4 MB floor
+    cores_setting = "spark.sql.leafNodeDefaultParallelism"  # what the scan takes for the cores
+    splits = {}
+    try:
+        for cores in ("2", "8"):
+            spark.conf.set(cores_setting, cores)
+            splits[cores] = (read_corpus(spark, [str(path)], input_format="parquet").sentences.getNumPartitions(),
+                             spark.read.parquet(str(path)).rdd.getNumPartitions())
+    finally:
+        spark.conf.unset(cores_setting)
+    assert splits["2"][0] == splits["8"][0] == 2
+    assert splits["2"][1] != splits["8"][1]  # without the fixed minimum, the splits follow the cores
+    assert spark.conf.get("spark.sql.files.minPartitionNum", None) is None  # the session is left as it was
