@@ -121,6 +121,8 @@ RESULT_CHANGES = [
      lambda config, copies: config.shuffle_block > 0),
     ("2026-12-03T18:31:52+00:00", "before shuffled windows moved in runs of 4 (56bf22b)",
      lambda config, copies: config.shuffle_block > 0),
+    ("2026-12-04T23:40:00+00:00", "before full pace sped up the output rows alone, bounded at 1.25x with "
+     "negative sampling", lambda config, copies: config.most_divisor(copies) < copies),
 ]
 
 

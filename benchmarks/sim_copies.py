@@ -137,11 +137,14 @@ def main(argv=None) -> dict:
     p.add_argument("--divide-by-all", action="store_true", help="scaled: divide every row by E")
     p.add_argument("--max-divisor", type=float, default=None,
                    help="scaled/library: divide a row's summed update by at most this (hot rows move faster)")
+    p.add_argument("--max-divisor-matrices", default=None,
+                   help="the matrices --max-divisor and --clip-step apply to (0 syn0, 1 syn1, 2 syn1neg; default: "
+                        "12 where the library rule sets them, as TrainConfig.most_divisor does, else 012)")
     p.add_argument("--least-divisor", type=float, default=None,
                    help="library: divide a row's summed update by at least this instead of TrainConfig.combine_divisor")
     p.add_argument("--clip-step", type=float, default=None,
                    help="bound each row's combined step to this many times the mean length of its copies' steps "
-                        "(library: 1 where TrainConfig.full_pace divides by fewer than the copies; else 0, off)")
+                        "(library: TrainConfig.full_pace_bound where full_pace divides by fewer than the copies; else 0, off)")
     p.add_argument("--no-full-pace", dest="full_pace", action="store_false",
                    help="library: TrainConfig.full_pace=False (the rows all copies changed take their mean)")
     p.add_argument("--nesterov", action="store_true",
@@ -172,10 +175,12 @@ def main(argv=None) -> dict:
         least_divisor = config.combine_divisor(args.copies) if args.least_divisor is None else args.least_divisor
         if args.max_divisor is None and config.most_divisor(args.copies) < args.copies:
             args.max_divisor = config.most_divisor(args.copies)
-            args.clip_step = 1.0 if args.clip_step is None else args.clip_step
+            args.clip_step = config.full_pace_bound() if args.clip_step is None else args.clip_step
+            args.max_divisor_matrices = args.max_divisor_matrices or "12"
     elif args.divide_by_all:
         least_divisor = args.copies
     args.clip_step = args.clip_step or 0.0
+    args.max_divisor_matrices = args.max_divisor_matrices or "012"
     started = time.time()
     sentences = read_prefix(args.corpus, args.tokens)
     vocab = vocabulary_from_sentences(sentences, config.min_count)
@@ -208,7 +213,7 @@ def main(argv=None) -> dict:
                 return gain / k
             if args.divisor_power is not None:
                 return 1.0 / k ** args.divisor_power
-            if args.max_divisor is not None:
+            if args.max_divisor is not None and str(m) in args.max_divisor_matrices:
                 return 1.0 / np.maximum(np.minimum(k, args.max_divisor), least_divisor)
             return 1.0 / np.maximum(k, least_divisor)
 
@@ -225,7 +230,7 @@ def main(argv=None) -> dict:
                 if args.clip_step > 0:
                     lengths[changed] += np.sqrt(np.einsum("ij,ij->i", delta, delta))
             step = total * weights(m, touched, rows)[:, None]
-            if args.clip_step > 0:
+            if args.clip_step > 0 and str(m) in args.max_divisor_matrices:
                 bounded_steps(step, args.clip_step * lengths / np.maximum(touched, 1))
             return (base_rows + step).astype(np.float32)
 

@@ -31,6 +31,12 @@ AUTO_MOMENTUM_LIMIT_HS_NESTEROV = 0.5
 # x 5.66 33.29% (x 2: 26.62%, x 8: 30.55%, x 4 on Spark: 32.34%); 64 copies x 8 29.02% and 28.47% (seeds 1, 2)
 # against 26.94% at x 4.
 HS_LEAST_RATE_FACTOR = 2.0
+# At full pace (TrainConfig.most_divisor), a faster step on an output row may be this many times the mean
+# length of the copies' steps on it (TrainConfig.full_pace_bound): negative sampling alone takes a longer
+# one than hierarchical softmax. benchmarks/sim_copies.py, 64 SGNS copies, output rows at full pace: 33.17%
+# analogies at 1.25 against 31.64% at 1 (seed 1; all three matrices: 32.27% at 1.25, 31.76% at 1, 26.10% at
+# 1.5); SG-HS, all three matrices: 31.30% at 1.25 against 31.65% at 1 (64 copies), 32.83% against 33.73% (32).
+FULL_PACE_BOUND_NS = 1.25
 # Window-order shuffle block of negative sampling (TrainConfig.shuffle_block).
 DEFAULT_SHUFFLE_WORDS = 2_000_000
 # Shuffled windows move in runs of this many neighbours, which share most of their context rows and
@@ -220,26 +226,32 @@ class TrainConfig:
             return self.copies_made_up(copies)
         return min(float(max(copies, 1)), 1.0 / (1.0 - self.block_momentum_for(copies)))
 
-    def most_divisor(self, copies: int) -> float:
-        """The largest divisor of a row's summed update in the scaled combine (params.combined_values).
+    def most_divisor(self, copies: int, matrix: int = 1) -> float:
+        """The largest divisor of a row's summed update in the scaled combine (params.combined_values), for
+        `matrix` 0 (syn0, the input vectors), 1 (syn1) or 2 (syn1neg).
 
-        With full_pace (the default), for skip-gram: the copies the rate and the momentum make up
-        (copies_made_up), so that a row more copies changed moves at one copy's pace instead of at their mean's,
-        its step bounded by the mean length of the copies' steps. That is below the number of copies only where
-        the rule makes up fewer: negative sampling from 33 copies, hierarchical softmax beyond 16. Measured in
-        one process (wiki-aa's first 17M tokens, 3 epochs; docs/scale-out.md), analogies against the copies'
-        mean: 64 SGNS copies 31.76% / 29.73% against 28.35% / 28.10% (seeds 1, 2; one copy 33.66% / 33.38%),
-        SG-HS 33.73% against 33.29% at 32 copies and 31.65% against 29.02% at 64 (one copy 36.49%); unbounded,
-        the same step wrecked both at 64 (0.19%, 1.68%). 8 and 16 SG-HS copies lost with it (35.02% against
-        36.07%, 34.07% against 34.82%), so hierarchical softmax keeps the mean up to 16 copies; CBOW's copies
-        were not measured with it.
+        With full_pace (the default), for skip-gram's output rows (syn1, syn1neg): the copies the rate and the
+        momentum make up (copies_made_up), so that a row more copies changed moves at one copy's pace instead
+        of at their mean's, its step bounded by full_pace_bound times the mean length of the copies' steps.
+        That is below the number of copies only where the rule makes up fewer: negative sampling from 33
+        copies, hierarchical softmax from 5. The input vectors keep the copies' mean. Measured in one process
+        (wiki-aa's first 17M tokens, 3 epochs, seed 1 unless stated; docs/scale-out.md), analogies with the
+        output rows at full pace, with all three matrices at full pace, and with the copies' mean:
+        64 SGNS copies 33.17% (bound 1.25), 31.76% / 29.73% (seeds 1, 2; bound 1), 28.35% / 28.10% (one copy
+        33.66% / 33.38%); SG-HS at 8 copies 36.04%, 35.02%, 36.07%; at 16 35.84%, 34.07%, 34.82%; at 32
+        34.78%, 33.73%, 33.29% (x5.66); at 64 33.84%, 31.65%, 29.02% (one copy 36.49%). So the input vectors
+        at full pace lost (8 SG-HS copies: 33.35% with them alone), and unbounded the faster step wrecked both
+        losses at 64 copies (0.19%, 1.68%). CBOW's copies were not measured with it.
         Otherwise: the number of copies (their plain mean for the rows all of them changed).
         """
         copies = max(copies, 1)
-        if (not self.full_pace or self.averaging != "scaled" or self.architecture != "skipgram"
-                or (self.use_hs and copies <= 16)):
+        if matrix == 0 or not self.full_pace or self.averaging != "scaled" or self.architecture != "skipgram":
             return float(copies)
         return self.copies_made_up(copies)  # never below combine_divisor: the gain alone (NS) or this (HS)
+
+    def full_pace_bound(self) -> float:
+        """How many times the mean length of the copies' steps a faster step may be (FULL_PACE_BOUND_NS)."""
+        return 1.0 if self.use_hs else FULL_PACE_BOUND_NS
 
     def alpha_at(self, progress: float) -> float:
         """Learning rate after `progress` (0..1) of all epochs: linear from alpha to min_alpha."""

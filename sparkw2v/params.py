@@ -81,8 +81,9 @@ def combined_values(base_rows: np.ndarray, counts: np.ndarray, means: np.ndarray
              TrainConfig.most_divisor (both at most the number of copies; at least_divisor = most_divisor =
              copies this is their plain mean, at 1 and copies the touched mean). A row that more than
              `most_divisor` copies changed takes a step longer than their mean, which is bounded by
-             `lengths`, the mean length of its copies' steps (mean_rows): the copies' steps can add up past
-             that only where they disagree (README, "Many copies").
+             `lengths`: the mean length of its copies' steps (mean_rows) times TrainConfig.full_pace_bound.
+             Where the copies agree, that bound holds the step back; where they disagree, their sum divided
+             by fewer copies is still shorter (README, "Many copies").
     touched: base + sum_p (local_p - base) / n_r (SPARK-24666).
     mean:    base + sum_p (local_p - base) / P.
     sum:     base + sum_p (local_p - base): each update counts in full, as if the partitions had run

@@ -551,9 +551,11 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
     per_executor = config.local_copy == "executor"
     executors = copies if per_executor else 0
     scale = config.alpha_factor(copies)
-    least_divisor, most_divisor = config.combine_divisor(copies), config.most_divisor(copies)
+    least_divisor = config.combine_divisor(copies)
+    most_divisors = [config.most_divisor(copies, matrix) for matrix in range(len(params))]
     # A faster step than the copies' mean is bounded by their steps' lengths, which need the round's base.
-    bounded = averaging == "scaled" and most_divisor < copies
+    bounded = [averaging == "scaled" and most < copies for most in most_divisors]
+    step_bound = config.full_pace_bound()
     block_size = max(1, BLOCK_BYTES // (4 * shapes[0][1]))
     executor_words = max(total_words / rounds / max(executors, 1), 1.0)  # one executor's share of the round
     seeds = [round_seed(config, step.epoch, step.round, p) for p in range(partitions)]
@@ -604,7 +606,7 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
         grouped: dict[tuple, list] = {}
         for key, value in items:
             grouped.setdefault(key, []).append(value)
-        base = round_params() if bounded else None
+        base = round_params() if any(bounded) else None
         for key in sorted(grouped):
             yield combine(key, grouped.pop(key), base)
 
@@ -619,7 +621,7 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
             changes = [shared_copy.latest_rows(snapshots[owner]) for owner in sorted(snapshots)]
         else:
             changes = [(rows, values) for _, _, rows, values in contributions]
-        return key, mean_rows(changes, None if base is None else base[key[0]])
+        return key, mean_rows(changes, base[key[0]] if bounded[key[0]] else None)
 
     trained = encoded.mapPartitionsWithIndex(train_partition)
     update = RoundUpdate(params, velocity, momentum, config.nesterov)
@@ -655,8 +657,9 @@ def _sync_round(sc, encoded: RDD, params: Params, velocity: Params | None, momen
                 continue
             applying = time.perf_counter()
             rows, counts, means, lengths = value
+            bounds = None if lengths is None else lengths * step_bound
             update.rows(matrix, rows, combined_values(params[matrix][rows], counts, means, partitions, averaging,
-                                                      least_divisor, most_divisor, lengths))
+                                                      least_divisor, most_divisors[matrix], bounds))
             apply_seconds += time.perf_counter() - applying
             driver_bytes += rows.nbytes + counts.nbytes + means.nbytes + (0 if lengths is None else lengths.nbytes)
         combined.unpersist()
@@ -699,7 +702,7 @@ def _rule_text(record: dict) -> str:
     if record["block_momentum"] > 0:
         parts.append(f"{'Nesterov ' if record['nesterov'] else ''}momentum {record['block_momentum']:.3g}")
     if record["most_divisor"] < record["copies"]:
-        parts.append(f"shared rows divided by at most {record['most_divisor']:.3g}, within their copies' steps")
+        parts.append(f"shared output rows divided by at most {record['most_divisor']:.3g}, within their copies' steps")
     if record["kernel"] == "batched":
         parts.append("batched kernel")
     if record["shuffle_words"]:

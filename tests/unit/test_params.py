@@ -99,8 +99,10 @@ def test_scaled_rule_makes_up_the_copies(loss, copies, factor, momentum, divisor
     assert config.alpha_factor(copies) == factor
     assert config.block_momentum_for(copies) == pytest.approx(momentum)
     assert config.combine_divisor(copies) == pytest.approx(divisor)
-    made_up = min(copies, factor / (1 - momentum))  # the largest divisor at full pace: NS from 33 copies, HS from 17
-    assert config.most_divisor(copies) == pytest.approx(copies if loss == "hs" and copies <= 16 else made_up)
+    made_up = min(copies, factor / (1 - momentum))  # the largest divisor at full pace: NS from 33 copies, HS from 5
+    assert config.most_divisor(copies) == pytest.approx(made_up)
+    assert config.most_divisor(copies, matrix=0) == copies  # the input vectors keep the copies' mean
+    assert config.full_pace_bound() == (1.0 if loss == "hs" else 1.25)
     assert config.replace(full_pace=False).most_divisor(copies) == copies
     assert config.replace(architecture="cbow").most_divisor(copies) == copies
     assert config.syncs_for(copies) == (1 if copies == 1 else 16)
