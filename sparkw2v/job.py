@@ -166,9 +166,10 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                       help="with a block momentum: each round's copies start from the look-ahead global + "
                            "momentum x velocity, as in CNTK's BMUF (default: on; README, 'Many copies')")
     dist.add_argument("--full-pace", action=argparse.BooleanOptionalAction, default=_DEFAULTS.full_pace,
-                      help="with --averaging scaled: a row that more copies changed than the rate and momentum "
-                           "make up moves as if those copies alone had, its step bounded by its copies' mean "
-                           "step length, instead of by all copies' mean (default: on; README, 'Many copies')")
+                      help="with --averaging scaled, skip-gram: an output row that more copies changed than the "
+                           "rate and momentum make up moves as if those copies alone had, its step bounded by its "
+                           "copies' mean step length, instead of by all copies' mean (default: on; README, "
+                           "'Many copies')")
     dist.add_argument("--local-copy", choices=LOCAL_COPIES, default=_DEFAULTS.local_copy,
                       help="'executor' (default): the partitions of one executor train one shared copy in "
                            "place, as word2vec.c's threads do, and only the executors' copies are averaged "

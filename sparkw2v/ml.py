@@ -179,9 +179,9 @@ class _Word2VecParams(HasInputCol, HasOutputCol, HasSeed, HasMaxIter, HasStepSiz
     nesterov = _param("nesterov", "with a block momentum: the copies start each round from the look-ahead "
                       "global + momentum x velocity (BMUF's Nesterov variant; true or false)",
                       TypeConverters.toBoolean)
-    fullPace = _param("fullPace", "with averaging 'scaled': a row that more copies changed than the rate and "
-                      "momentum make up moves as if those copies alone had, its step bounded by its copies' mean "
-                      "step length (true or false)", TypeConverters.toBoolean)
+    fullPace = _param("fullPace", "with averaging 'scaled', skip-gram: an output row that more copies changed than "
+                      "the rate and momentum make up moves as if those copies alone had, its step bounded by its "
+                      "copies' mean step length (true or false)", TypeConverters.toBoolean)
     localCopy = _param("localCopy", "'executor' (default): the partitions of one executor share one copy "
                        "(Hogwild, as word2vec.c's threads) and only executor copies are averaged; "
                        "'partition': each partition trains its own copy of the parameters (bit-identical "
