@@ -56,16 +56,22 @@ def test_windows_in_corpus_order_warn_at_many_ns_copies(caplog):
     assert "shuffle_words" not in caplog.text
 
 
-def test_hierarchical_softmax_from_16_copies_and_ns_beyond_32_warn_with_the_measured_curve(caplog):
+def test_hs_beyond_32_copies_and_ns_beyond_64_warn_with_the_measured_curve(caplog):
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
-        trainer.warn_known_losses(TrainConfig(loss="hs", sample=0.0, syncs_per_epoch=16).validate(), 16)
-    assert "hierarchical softmax at 16 copies" in caplog.text and "33.83%" in caplog.text
-    assert "pace" not in caplog.text  # HS makes up half its copies on purpose
+        trainer.warn_known_losses(TrainConfig(loss="hs", sample=0.0, syncs_per_epoch=16).validate(), 32)
+    assert caplog.text == ""  # 32 SG-HS copies: within 2 points of one
+    with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
+        trainer.warn_known_losses(TrainConfig(loss="hs", sample=0.0, syncs_per_epoch=16).validate(), 64)
+    assert "hierarchical softmax at 64 copies" in caplog.text and "33.57%" in caplog.text
+    assert "pace" not in caplog.text  # full pace: the output rows move at one copy's pace
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
         trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16).validate(), 64)
-    assert "64 copies: skip-gram NS" in caplog.text and "30.91%" in caplog.text
-    assert "pace" not in caplog.text  # full pace: the shared rows move at one copy's pace
+    assert "skip-gram NS" not in caplog.text  # 64 SGNS copies: within 2 points of one
+    with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
+        trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16).validate(), 128)
+    assert "128 copies: skip-gram NS" in caplog.text and "32.41%" in caplog.text
+    assert "pace" not in caplog.text  # full pace: the output rows move at one copy's pace
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="sparkw2v.trainer"):
         trainer.warn_known_losses(TrainConfig(syncs_per_epoch=16, full_pace=False).validate(), 64)
