@@ -75,8 +75,8 @@ def test_the_same_job_trains_the_same_model_on_any_number_of_cores(four_worker_c
     """Partition copies (one per partition, wherever it runs) are deterministic, and so is the text each
     one trains: a plain text file (which, unlike gzip, Spark splits) is read in the same splits on 4
     executors as on a local master with 3 cores, so the 4 copies get the same chunks and the vectors come
-    out bit-identical. (Splits that followed the
-    cores dealt other text to the copies: SG-HS on wiki-aa scored 35.38% on 4 workers and 35.78% on local[2].)"""
+    out bit-identical. (Splits that followed the cores dealt other text to the copies: SG-HS on wiki-aa
+    scored 35.38% on 4 workers and 35.78% on local[2].)"""
     import gzip
 
     from sparkw2v.vectors import WordVectors
