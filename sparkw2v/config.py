@@ -31,6 +31,9 @@ AUTO_MOMENTUM_LIMIT_HS_NESTEROV = 0.5
 # x 5.66 33.29% (x 2: 26.62%, x 8: 30.55%, x 4 on Spark: 32.34%); 64 copies x 8 29.02% and 28.47% (seeds 1, 2)
 # against 26.94% at x 4.
 HS_LEAST_RATE_FACTOR = 2.0
+# ... and at most by this much: with the output rows at full pace (most_divisor), 64 SG-HS copies scored 37.00%
+# at x5.66 against 33.84% at x8 (benchmarks/sim_copies.py, seed 1; one copy 36.49%; momentum 0.6 at x8: 33.06%).
+HS_MOST_RATE_FACTOR = math.sqrt(32)
 # At full pace (TrainConfig.most_divisor), a faster step on an output row may be this many times the mean
 # length of the copies' steps on it (TrainConfig.full_pace_bound): negative sampling alone takes a longer
 # one than hierarchical softmax. benchmarks/sim_copies.py, 64 SGNS copies, output rows at full pace: 33.17%
@@ -112,7 +115,7 @@ class TrainConfig:
 
         averaging="scaled" (the default): by the number of copies, up to `copy_alpha_limit / alpha`
         (hierarchical softmax with the look-ahead: by a quarter of them up to 16 and their square root beyond,
-        at least HS_LEAST_RATE_FACTOR); a
+        at least HS_LEAST_RATE_FACTOR and at most HS_MOST_RATE_FACTOR); a
         block momentum makes up the rest (block_momentum_for) and the combine divides each row's summed
         update by the copies that changed it or by combine_divisor, whichever is larger (README, "Many
         copies"). Measured in one process with E partition copies of the
@@ -132,7 +135,8 @@ class TrainConfig:
         if self.averaging == "scaled":
             factor = max(1.0, self.copy_alpha_limit / self.start_alpha)
             if self.use_hs and self.nesterov:
-                factor = min(factor, max(HS_LEAST_RATE_FACTOR, min(copies / 4, math.sqrt(copies))))
+                factor = min(factor, HS_MOST_RATE_FACTOR,
+                             max(HS_LEAST_RATE_FACTOR, min(copies / 4, math.sqrt(copies))))
             return float(min(max(copies, 1), factor))
         scale = self.loss == "ns" if self.scale_alpha is None else self.scale_alpha
         if not scale or self.averaging == "sum":

@@ -86,11 +86,11 @@ def test_partition_learning_rate_scaling():
 @pytest.mark.parametrize("loss, copies, factor, momentum, divisor", [
     ("ns", 1, 1.0, 0.0, 1.0), ("ns", 8, 8.0, 0.0, 1.0), ("ns", 32, 8.0, 0.75, 4.0), ("ns", 64, 8.0, 0.75, 4.0),
     ("hs", 1, 1.0, 0.0, 1.0), ("hs", 2, 2.0, 0.0, 2.0), ("hs", 4, 2.0, 0.5, 4.0), ("hs", 8, 2.0, 0.5, 4.0),
-    ("hs", 16, 4.0, 0.5, 8.0), ("hs", 32, 32 ** 0.5, 0.5, 2 * 32 ** 0.5), ("hs", 64, 8.0, 0.5, 16.0),
-    ("hs", 256, 8.0, 0.5, 16.0)])
+    ("hs", 16, 4.0, 0.5, 8.0), ("hs", 32, 32 ** 0.5, 0.5, 2 * 32 ** 0.5), ("hs", 64, 32 ** 0.5, 0.5, 2 * 32 ** 0.5),
+    ("hs", 256, 32 ** 0.5, 0.5, 2 * 32 ** 0.5)])
 def test_scaled_rule_makes_up_the_copies(loss, copies, factor, momentum, divisor):
     """Skip-gram (alpha 0.025): the copies' rate reaches 0.2 with NS (x8); with HS and Nesterov's look-ahead
-    it is raised by a quarter of the copies up to 16 and by their square root beyond, from x2 up to 0.2 (x8).
+    it is raised by a quarter of the copies up to 16 and by their square root beyond, from x2 up to x5.66 (sqrt 32).
     CBOW (alpha 0.05) stays at x4 (NS) and x2 (HS: 0.1). The momentum's gain 1 / (1 - momentum),
     at most 4 (NS) or, with the look-ahead, 2 (HS), makes up the rest. HS divides a row by factor x gain (the
     plain mean where that reaches the copies), NS by the gain only (a per-row mean without momentum)."""
