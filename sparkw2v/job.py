@@ -157,7 +157,7 @@ def build_parser(prog: str = "train_word2vec.py") -> argparse.ArgumentParser:
                       help="with --averaging scaled: the highest learning rate a copy trains at (0 < x <= 10); "
                            "default: 0.2, and 0.1 with hs except skip-gram with --nesterov (faster copies fell "
                            "apart in our measurements); with hs and --nesterov a copy trains at alpha x copies / 4 "
-                           "up to 16 copies and alpha x sqrt(copies) beyond, at least x2, up to it")
+                           "up to 16 copies and alpha x sqrt(copies) beyond, at least x2 and at most x5.66, up to it")
     dist.add_argument("--block-momentum", type=float, default=_DEFAULTS.block_momentum,
                       help="with --averaging scaled: momentum of the combined update across syncs "
                            "(0 <= x < 1); default: 1 - (copy rate factor / copies), at most 0.75 (0.5 with "
