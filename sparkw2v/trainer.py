@@ -496,10 +496,10 @@ def warn_known_losses(config: TrainConfig, copies: int) -> None:
             log.warning("--no-nesterov at %d copies: without the look-ahead 32 SGNS copies scored 31.02%% analogies "
                         "against 32.50%% with it, 8 SG-HS copies 33.31%% against 35.47%% (wiki-aa, 3 epochs, Spark "
                         "partition copies)", copies)
-        if config.use_hs and copies > 32:
+        if config.use_hs and copies > 64:
             log.warning("hierarchical softmax at %d copies: SG-HS (sample 0, wiki-aa, 3 epochs, Spark partition "
-                        "copies) scored 36.92%% analogies at 8 copies, 35.90%% at 16, 34.72%% at 32 and 33.57%% at 64 "
-                        "against 36.48%% for one; %s", copies, fewer_executors)
+                        "copies) scored 36.92%% analogies at 8 copies, 35.90%% at 16, 34.72%% at 32 and 35.59%% at 64 "
+                        "against 36.48%% for one, and was not measured beyond; %s", copies, fewer_executors)
         elif config.loss == "ns" and copies > 64:
             log.warning("%d copies: skip-gram NS (wiki-aa, 3 epochs, Spark partition copies) scored 32.50%% analogies "
                         "at 32 copies and 32.41%% at 64 against 33.66%% for one, and was not measured beyond; %s",
